@@ -1,0 +1,77 @@
+use std::panic::Location;
+
+use crate::detect::{Detector, Tokio};
+use crate::{DEFAULT_MESSAGE, SynchronousOnlyOperation, allow};
+
+/// Whether the current thread is driving an async event loop, so that blocking
+/// here would stall it.
+///
+/// Agrees with tokio's own rule, the one behind `Handle::block_on`'s
+/// "Cannot start a runtime from within a runtime": `true` in tasks on any
+/// runtime flavor, in `LocalSet` tasks and in `block_on` roots; `false` on
+/// plain threads, in `spawn_blocking`, in `block_in_place` and under a bare
+/// `Runtime::enter` guard. The override ([`allow_async_unsafe`](crate::allow_async_unsafe))
+/// does not change the answer.
+///
+/// Outside any runtime this costs a couple of thread-local reads.
+///
+/// ```
+/// use async_unsafe_runtime::is_async_context;
+///
+/// assert!(!is_async_context());
+/// let rt = tokio::runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     assert!(is_async_context());
+///     let in_pool = tokio::task::spawn_blocking(is_async_context).await.unwrap();
+///     assert!(!in_pool);
+/// });
+/// ```
+#[inline]
+pub fn is_async_context() -> bool {
+    Tokio.is_async_context()
+}
+
+/// Fails with [`SynchronousOnlyOperation`] when called from an async context,
+/// for code that cannot use the `#[async_unsafe]` attribute.
+///
+/// `function` names the guarded operation in the error; the error's location is
+/// the caller of `check`. When an override is active the violation is let
+/// through (and reported once per process).
+///
+/// ```
+/// use async_unsafe_runtime::{check, SynchronousOnlyOperation};
+///
+/// fn query(sql: &str) -> Result<usize, SynchronousOnlyOperation> {
+///     check("db::query")?;
+///     Ok(sql.len()) // the blocking work would go here
+/// }
+///
+/// assert!(query("select 1").is_ok());
+/// let rt = tokio::runtime::Runtime::new().unwrap();
+/// # if !async_unsafe_runtime::is_override_active() {
+/// assert!(rt.block_on(async { query("select 1") }).is_err());
+/// # }
+/// ```
+#[inline]
+#[track_caller]
+pub fn check(function: &'static str) -> Result<(), SynchronousOnlyOperation> {
+    if !is_async_context() {
+        return Ok(());
+    }
+    violation(DEFAULT_MESSAGE, || function, Location::caller())
+}
+
+#[cold]
+#[inline(never)]
+pub(crate) fn violation(
+    message: &'static str,
+    function: impl FnOnce() -> &'static str,
+    location: &'static Location<'static>,
+) -> Result<(), SynchronousOnlyOperation> {
+    let err = SynchronousOnlyOperation::new(message, function(), Some(location));
+    if allow::let_through(&err) {
+        Ok(())
+    } else {
+        Err(err)
+    }
+}

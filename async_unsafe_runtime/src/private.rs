@@ -1,0 +1,45 @@
+//! What `#[async_unsafe]` expands to. Not a public API: it may change in any
+//! release.
+
+use std::panic::Location;
+
+use crate::SynchronousOnlyOperation;
+use crate::check::{is_async_context, violation};
+
+/// A guarded function's fixed data, kept in a `static` beside it so the hot
+/// path passes one pointer.
+pub struct Site {
+    pub message: &'static str,
+    /// Computes the function's path; only called on a violation.
+    pub function: fn() -> &'static str,
+}
+
+#[inline]
+#[track_caller]
+pub fn check_site(site: &'static Site) -> Result<(), SynchronousOnlyOperation> {
+    if !is_async_context() {
+        return Ok(());
+    }
+    violation(site.message, site.function, Location::caller())
+}
+
+/// The name of the item the macro nests in every guarded function, so that its
+/// type name yields the function's path.
+pub const PATH_PROBE: &str = "__async_unsafe_path";
+
+/// Turns `crate::module::Type::method::__async_unsafe_path` into
+/// `crate::module::Type::method`.
+pub fn function_path(type_name: &'static str) -> &'static str {
+    type_name
+        .strip_suffix(PATH_PROBE)
+        .and_then(|path| path.strip_suffix("::"))
+        .unwrap_or(type_name)
+}
+
+/// The panic of a guarded function that does not return a `Result`.
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub fn violated(err: SynchronousOnlyOperation) -> ! {
+    panic!("{err}")
+}
