@@ -1,0 +1,147 @@
+//! Django's AsyncUnsafeTest, ported: the default message, and the overrides
+//! (environment variable and programmatic switch) that suppress the error. Each
+//! case runs in a child process, since both overrides are process-wide.
+
+use std::process::Command;
+
+use async_unsafe_runtime::{ALLOW_ENV, DEFAULT_MESSAGE, SynchronousOnlyOperation, async_unsafe};
+
+const WARNING: &str = "async-safety guard overridden";
+
+struct Child {
+    lines: Vec<String>,
+    stderr: String,
+}
+
+fn child(scenario: &str, env: Option<&str>) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_override_child"));
+    cmd.arg(scenario).env_remove(ALLOW_ENV);
+    if let Some(value) = env {
+        cmd.env(ALLOW_ENV, value);
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "child failed: {stderr}");
+    Child {
+        lines: String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect(),
+        stderr,
+    }
+}
+
+#[async_unsafe]
+fn dangerous() -> Result<(), SynchronousOnlyOperation> {
+    Ok(())
+}
+
+#[test]
+fn async_unsafe_default_message() {
+    if async_unsafe_runtime::is_override_active() {
+        panic!("unset {ALLOW_ENV} to run the tests");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let err = rt.block_on(async { dangerous() }).unwrap_err();
+    assert_eq!(
+        err.message(),
+        "You cannot call this from an async context - use a thread or sync_to_async."
+    );
+    assert_eq!(err.message(), DEFAULT_MESSAGE);
+    assert!(err.to_string().starts_with(DEFAULT_MESSAGE));
+}
+
+#[test]
+fn env_values_that_keep_the_guard_on() {
+    for value in [
+        None,
+        Some(""),
+        Some("  "),
+        Some("0"),
+        Some("false"),
+        Some("FALSE"),
+        Some(" no "),
+        Some("Off"),
+    ] {
+        let out = child("env", value);
+        assert_eq!(
+            out.lines,
+            [
+                "refused_in_root=true",
+                "refused_in_task=true",
+                "active=false"
+            ],
+            "{ALLOW_ENV}={value:?}"
+        );
+        assert!(!out.stderr.contains(WARNING), "{value:?}: {}", out.stderr);
+        // The probe's swallowed panic never reaches the panic hook's output.
+        assert!(
+            !out.stderr.contains("panicked"),
+            "{value:?}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn env_values_that_suppress_the_error() {
+    for value in ["1", "true", "True", "yes", "on", "anything"] {
+        let out = child("env", Some(value));
+        assert_eq!(
+            out.lines,
+            [
+                "refused_in_root=false",
+                "refused_in_task=false",
+                "active=true"
+            ],
+            "{ALLOW_ENV}={value:?}"
+        );
+        assert_eq!(
+            out.stderr.matches(WARNING).count(),
+            1,
+            "{value:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("override_child::guarded"),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn programmatic_switch_suppresses_and_restores() {
+    let out = child("switch", None);
+    assert_eq!(
+        out.lines,
+        [
+            "active=false",
+            "refused=true",
+            "active=true",
+            "refused=false",
+            "refused=false",
+            "active=false",
+            "refused=true",
+        ]
+    );
+    assert_eq!(out.stderr.matches(WARNING).count(), 1, "{}", out.stderr);
+}
+
+#[test]
+fn switch_off_leaves_the_environment_in_charge() {
+    let out = child("switch", Some("1"));
+    assert_eq!(
+        out.lines,
+        [
+            "active=true",
+            "refused=false",
+            "active=true",
+            "refused=false",
+            "refused=false",
+            "active=true",
+            "refused=false",
+        ]
+    );
+}
