@@ -39,7 +39,7 @@ fn refused<T: std::fmt::Debug>(
 
 /// Documented, generic, with lifetimes, a where clause and `impl Trait` both ways.
 #[async_unsafe]
-#[must_use]
+#[inline]
 pub(crate) fn longest<'a, T: ?Sized, U>(
     a: &'a str,
     b: &'a str,
@@ -145,10 +145,10 @@ fn named() -> Result<(), SynchronousOnlyOperation> {
 }
 
 mod reexport {
-    pub use async_unsafe_runtime as rt;
+    pub use async_unsafe_runtime as inner_async_unsafe;
 }
 
-#[async_unsafe(crate = crate::reexport::rt)]
+#[async_unsafe(crate = crate::reexport::inner_async_unsafe)]
 fn through_reexport() -> Result<(), SynchronousOnlyOperation> {
     Ok(())
 }
