@@ -411,7 +411,8 @@ fn methods_refuse_inside_async() {
     assert_eq!(err.function(), "shapes::Counter::bump");
     assert_eq!(c.n, 1, "the body must not run");
 
-    let cases: Vec<(&str, Box<dyn FnOnce() + '_>)> = vec![
+    type Call<'a> = Box<dyn FnOnce() + 'a>;
+    let cases: Vec<(&str, Call<'_>)> = vec![
         (
             "shapes::Counter::get",
             Box::new(|| {
