@@ -1,0 +1,8 @@
+use async_unsafe_runtime::async_unsafe;
+
+#[async_unsafe]
+struct Connection {
+    fd: i32,
+}
+
+fn main() {}
