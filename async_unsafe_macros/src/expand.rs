@@ -126,7 +126,7 @@ fn guard(
     // The call carries the function name's span so that `Location::caller()`
     // points at the guarded function rather than at this crate.
     let call = quote_spanned! {sig.ident.span()=>
-        #krate::__private::check_site(&__ASYNC_UNSAFE_SITE)
+        __ASYNC_UNSAFE_SITE.check()
     };
     // A block of its own keeps these items out of the user's namespace.
     let check: Stmt = parse_quote! {

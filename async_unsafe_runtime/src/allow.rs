@@ -28,9 +28,9 @@ static WARNED: AtomicBool = AtomicBool::new(false);
 /// decision back to [`ALLOW_ENV`] (`false`).
 ///
 /// The safe alternative to setting the environment variable from code, which
-/// is `unsafe` since Rust 2024. A violation let through is reported once per
-/// process on standard error, or as a `tracing` warning with the `tracing`
-/// feature. Concurrent access to what the guard protects can lose or corrupt
+/// is `unsafe` since Rust 2024. The first violation let through is reported
+/// once per process: as a `tracing` warning with the `tracing` feature and a
+/// subscriber, on standard error otherwise. Concurrent access to what the guard protects can lose or corrupt
 /// data: keep this off in production (see [`is_override_active`]).
 ///
 /// ```
@@ -96,9 +96,12 @@ fn warn(err: &SynchronousOnlyOperation) {
     const TEXT: &str = "async-safety guard overridden (ALLOW_ASYNC_UNSAFE or allow_async_unsafe): \
         a synchronous-only call was let through from an async context; concurrent access \
         can lose or corrupt data, never run like this in production. First violation";
+    // Without a subscriber a tracing event would be lost: standard error then.
     #[cfg(feature = "tracing")]
-    tracing::warn!(function = err.function(), "{TEXT}: {err}");
-    #[cfg(not(feature = "tracing"))]
+    if tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>()) {
+        tracing::warn!(function = err.function(), "{TEXT}: {err}");
+        return;
+    }
     eprintln!("warning: {TEXT}: {err}");
 }
 

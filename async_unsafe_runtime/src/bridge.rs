@@ -225,9 +225,9 @@ where
     }
 }
 
-fn start<F, R>(f: F, thread_sensitive: bool) -> State<F, R>
+fn start<F, G, R>(f: G, thread_sensitive: bool) -> State<F, R>
 where
-    F: FnOnce() -> R + Send + 'static,
+    G: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
     if !thread_sensitive {
@@ -275,7 +275,9 @@ fn shared_sensitive_thread(job: Job) {
 }
 
 #[cfg(feature = "tracing")]
-fn in_current_span<R>(f: impl FnOnce() -> R) -> impl FnOnce() -> R {
+fn in_current_span<R>(
+    f: impl FnOnce() -> R + Send + 'static,
+) -> impl FnOnce() -> R + Send + 'static {
     let span = tracing::Span::current();
     move || span.in_scope(f)
 }

@@ -39,7 +39,9 @@
 //!
 //! # Features
 //! - `macros` (default): re-exports the [`async_unsafe`] attribute.
-//! - `tracing`: reports an override through `tracing` instead of standard error.
+//! - `tracing`: reports an override through `tracing` (when a subscriber is
+//!   set) instead of standard error, and carries the current span into
+//!   [`sync_to_async`] closures.
 
 #[doc(hidden)]
 #[path = "private.rs"]

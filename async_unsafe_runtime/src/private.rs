@@ -14,13 +14,17 @@ pub struct Site {
     pub function: fn() -> &'static str,
 }
 
-#[inline]
-#[track_caller]
-pub fn check_site(site: &'static Site) -> Result<(), SynchronousOnlyOperation> {
-    if !is_async_context() {
-        return Ok(());
+impl Site {
+    /// A method, so that the caller location rustc records is the span of
+    /// the method name, which the macro sets to the guarded function's name.
+    #[inline]
+    #[track_caller]
+    pub fn check(&'static self) -> Result<(), SynchronousOnlyOperation> {
+        if !is_async_context() {
+            return Ok(());
+        }
+        violation(self.message, self.function, Location::caller())
     }
-    violation(site.message, site.function, Location::caller())
 }
 
 /// The name of the item the macro nests in every guarded function, so that its
