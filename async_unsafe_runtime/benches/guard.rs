@@ -43,10 +43,7 @@ fn contexts(c: &mut Criterion) {
     let mut g = c.benchmark_group("spawn_blocking");
     for (name, f) in [("unguarded", unguarded as fn(_) -> _), ("guarded", guarded)] {
         g.bench_function(name, |b| {
-            b.iter_custom(|n| {
-                rt.block_on(tokio::task::spawn_blocking(move || run(n, f)))
-                    .unwrap()
-            })
+            b.iter_custom(|n| rt.block_on(rt.spawn_blocking(move || run(n, f))).unwrap())
         });
     }
     g.finish();
@@ -57,13 +54,13 @@ fn contexts(c: &mut Criterion) {
         ("violation_err", guarded),
     ] {
         g.bench_function(name, |b| {
-            b.iter_custom(|n| rt.block_on(tokio::spawn(async move { run(n, f) })).unwrap())
+            b.iter_custom(|n| rt.block_on(rt.spawn(async move { run(n, f) })).unwrap())
         });
     }
     g.bench_function("override_on", |b| {
         allow_async_unsafe(true);
         b.iter_custom(|n| {
-            rt.block_on(tokio::spawn(async move { run(n, guarded) }))
+            rt.block_on(rt.spawn(async move { run(n, guarded) }))
                 .unwrap()
         });
         allow_async_unsafe(false);

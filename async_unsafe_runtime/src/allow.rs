@@ -81,13 +81,16 @@ pub(crate) fn env_value_allows(value: Option<&std::ffi::OsStr>) -> bool {
 }
 
 /// Decides a detected violation: `true` lets it through (and says so once).
-#[cold]
-pub(crate) fn let_through(err: &SynchronousOnlyOperation) -> bool {
+///
+/// The error is only built when it is needed, and the warning flag is read
+/// before it is written, so a hot loop let through by the override touches no
+/// shared cache line for writing.
+pub(crate) fn let_through(err: impl FnOnce() -> SynchronousOnlyOperation) -> bool {
     if !is_override_active() {
         return false;
     }
-    if !WARNED.swap(true, Ordering::Relaxed) {
-        warn(err);
+    if !WARNED.load(Ordering::Relaxed) && !WARNED.swap(true, Ordering::Relaxed) {
+        warn(&err());
     }
     true
 }

@@ -65,13 +65,13 @@ pub fn check(function: &'static str) -> Result<(), SynchronousOnlyOperation> {
 #[inline(never)]
 pub(crate) fn violation(
     message: &'static str,
-    function: impl FnOnce() -> &'static str,
+    function: impl Fn() -> &'static str + Copy,
     location: &'static Location<'static>,
 ) -> Result<(), SynchronousOnlyOperation> {
-    let err = SynchronousOnlyOperation::new(message, function(), Some(location));
-    if allow::let_through(&err) {
+    let err = move || SynchronousOnlyOperation::new(message, function(), Some(location));
+    if allow::let_through(err) {
         Ok(())
     } else {
-        Err(err)
+        Err(err())
     }
 }
