@@ -196,3 +196,129 @@ fn looks_like_fn(tokens: &TokenStream) -> bool {
         .into_iter()
         .any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "fn"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(args: &str, item: &str) -> syn::File {
+        let args: Args = syn::parse_str(args).unwrap();
+        let item: Item = syn::parse_str(item).unwrap();
+        syn::parse2(expand(args, item).unwrap()).unwrap()
+    }
+
+    fn docs(attrs: &[Attribute]) -> String {
+        attrs
+            .iter()
+            .filter(|a| a.path().is_ident("doc"))
+            .map(|a| {
+                a.meta
+                    .require_name_value()
+                    .unwrap()
+                    .value
+                    .to_token_stream()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn result_like_returns_get_the_error_and_others_panic() {
+        let mode = |ret: &str| {
+            infer_mode(
+                &syn::parse_str::<Signature>(&format!("fn f() {ret}"))
+                    .unwrap()
+                    .output,
+            )
+        };
+        for ret in [
+            "-> Result<u8, E>",
+            "-> io::Result<()>",
+            "-> anyhow::Result<u8>",
+            "-> (Result<u8, E>)",
+        ] {
+            assert!(mode(ret) == Mode::Error, "{ret}");
+        }
+        for ret in [
+            "",
+            "-> u8",
+            "-> !",
+            "-> impl Iterator<Item = u8>",
+            "-> DbResult<u8>",
+            "-> Option<Result<u8, E>>",
+            "-> <T as Tr>::Result",
+        ] {
+            assert!(mode(ret) == Mode::Panic, "{ret}");
+        }
+    }
+
+    #[test]
+    fn guarded_fns_document_their_async_safety() {
+        let file = expand_str("", "/// Loads.\nfn load() -> Result<u8, E> { Ok(1) }");
+        let Item::Fn(f) = &file.items[0] else {
+            panic!()
+        };
+        let text = docs(&f.attrs);
+        assert!(text.starts_with("\" Loads.\""), "{text}");
+        assert!(
+            text.contains("# Async safety") && text.contains("returns an error"),
+            "{text}"
+        );
+        let file = expand_str("", "fn load() {}");
+        let Item::Fn(f) = &file.items[0] else {
+            panic!()
+        };
+        assert!(docs(&f.attrs).contains("it panics"));
+    }
+
+    #[test]
+    fn the_check_is_the_first_statement_and_the_body_follows() {
+        let file = expand_str("", "fn load(x: u8) -> u8 { let y = x; y }");
+        let Item::Fn(f) = &file.items[0] else {
+            panic!()
+        };
+        assert_eq!(f.block.stmts.len(), 3);
+        let first = f.block.stmts[0].to_token_stream().to_string();
+        assert!(first.contains("__ASYNC_UNSAFE_SITE . check ()"), "{first}");
+        assert!(
+            first.contains(":: async_unsafe_runtime :: __private :: violated"),
+            "{first}"
+        );
+    }
+
+    #[test]
+    fn a_methods_own_attribute_overrides_the_blocks() {
+        let file = expand_str(
+            "\"block\", crate = my::rt",
+            "impl S { fn a(&self) {} #[async_unsafe(message = \"own\", error)] fn b(&self) -> u8 { 1 } }",
+        );
+        let Item::Impl(block) = &file.items[0] else {
+            panic!()
+        };
+        let text: Vec<String> = block
+            .items
+            .iter()
+            .map(|i| i.to_token_stream().to_string())
+            .collect();
+        assert!(
+            text[0].contains("\"block\"") && text[0].contains("my :: rt :: __private"),
+            "{}",
+            text[0]
+        );
+        assert!(
+            text[1].contains("\"own\"") && text[1].contains("my :: rt :: __private"),
+            "{}",
+            text[1]
+        );
+        assert!(
+            text[1].contains("return :: core :: result :: Result :: Err"),
+            "{}",
+            text[1]
+        );
+        assert!(
+            !text[1].contains("# [async_unsafe"),
+            "the inner attribute is consumed: {}",
+            text[1]
+        );
+    }
+}

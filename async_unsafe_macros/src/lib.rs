@@ -2,6 +2,8 @@
 //! which re-exports it and documents it; this crate only generates code that
 //! calls into `::async_unsafe_runtime::__private`.
 
+#![warn(missing_docs)]
+
 use proc_macro::TokenStream;
 
 mod expand;

@@ -36,12 +36,11 @@ impl Parse for Args {
                 ));
             } else if input.peek(Token![crate]) {
                 let kw: Token![crate] = input.parse()?;
-                expect_eq(
-                    input,
-                    kw.span,
-                    "`crate` takes a path: `crate = my_crate::async_unsafe_runtime`",
-                )?;
-                let path: Path = input.parse()?;
+                const HELP: &str = "`crate` takes a path: `crate = my_crate::async_unsafe_runtime`";
+                expect_eq(input, kw.span, HELP)?;
+                let path = input
+                    .parse::<Path>()
+                    .map_err(|err| Error::new(err.span(), HELP))?;
                 set_once(&mut args.krate, path, kw.span, "crate")?;
             } else if input.peek(Ident) {
                 let ident: Ident = input.parse()?;

@@ -43,9 +43,12 @@
 //!   set) instead of standard error, and carries the current span into
 //!   [`sync_to_async`] closures.
 
+#![warn(missing_docs)]
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
 mod allow;
 mod bridge;
 mod check;
