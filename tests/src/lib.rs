@@ -1,1 +1,3 @@
-//! Integration tests of the workspace crates live under `tests/`; this library is empty.
+//! Helpers for the integration tests under `tests/`.
+
+pub mod corpus;
