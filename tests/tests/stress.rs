@@ -51,7 +51,7 @@ const ROUNDS: usize = 4;
 const CHURN: usize = 200;
 
 fn runtime(i: usize) -> (Runtime, bool) {
-    let multi = i % 2 == 0;
+    let multi = i.is_multiple_of(2);
     let rt = if multi {
         Builder::new_multi_thread()
             .worker_threads(2)
@@ -121,7 +121,7 @@ fn zero_misclassifications_under_load() {
                         let mut tasks = tokio::task::JoinSet::new();
                         for n in (i..TASKS).step_by(RUNTIMES) {
                             tasks.spawn(task(n, multi));
-                            if n % 16 == 0 {
+                            if n.is_multiple_of(16) {
                                 call(2, true);
                             }
                         }
