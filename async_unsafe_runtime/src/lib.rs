@@ -55,7 +55,7 @@ mod check;
 mod detect;
 mod error;
 
-pub use allow::{ALLOW_ENV, allow_async_unsafe, is_override_active};
+pub use allow::{ALLOW_ENV, allow_async_unsafe, is_override_active, warn_async_unsafe};
 pub use bridge::{SyncToAsync, SyncToAsyncFuture, async_to_sync, sync_to_async};
 pub use check::{check, is_async_context};
 pub use error::{DEFAULT_MESSAGE, SynchronousOnlyOperation};

@@ -112,6 +112,50 @@ fn env_values_that_suppress_the_error() {
 }
 
 #[test]
+fn env_warn_lets_through_and_reports_every_violation() {
+    for value in ["warn", " WARN "] {
+        let out = child("env", Some(value));
+        assert_eq!(
+            out.lines,
+            [
+                "refused_in_root=false",
+                "refused_in_task=false",
+                "active=true"
+            ],
+            "{ALLOW_ENV}={value:?}"
+        );
+        let reports: Vec<_> = out
+            .stderr
+            .lines()
+            .filter(|l| l.contains("warn mode"))
+            .collect();
+        assert_eq!(reports.len(), 2, "{}", out.stderr);
+        for report in reports {
+            assert!(report.contains("override_child::guarded"), "{report}");
+            assert!(report.contains("override_child.rs:"), "{report}");
+            assert!(report.contains(DEFAULT_MESSAGE), "{report}");
+        }
+    }
+}
+
+#[test]
+fn warn_mode_is_rate_limited() {
+    let out = child("flood", None);
+    assert_eq!(out.lines, ["active=true", "refused=0"]);
+    let reports = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warn mode"))
+        .count();
+    // Ten a second: the 1000 calls take well under a second, but may straddle one boundary.
+    assert!(
+        (10..=20).contains(&reports),
+        "{reports} reports:\n{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn programmatic_switch_suppresses_and_restores() {
     let out = child("switch", None);
     assert_eq!(

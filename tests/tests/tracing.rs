@@ -5,7 +5,8 @@
 use std::sync::Mutex;
 
 use async_unsafe_runtime::{
-    SynchronousOnlyOperation, allow_async_unsafe, async_unsafe, sync_to_async,
+    DEFAULT_MESSAGE, SynchronousOnlyOperation, allow_async_unsafe, async_unsafe, sync_to_async,
+    warn_async_unsafe,
 };
 use tracing::field::{Field, Visit};
 use tracing::{Event, Instrument, Level, Span, Subscriber};
@@ -80,4 +81,34 @@ fn span_follows_the_closure_and_override_is_a_warning() {
         warnings[0]
     );
     assert!(warnings[0].1.contains("overridden"), "{:?}", warnings[0]);
+    drop(events);
+
+    // Warn mode: every violation is an event with its function, message and location.
+    EVENTS.lock().unwrap().clear();
+    warn_async_unsafe(true);
+    rt.block_on(async {
+        for _ in 0..3 {
+            guarded().unwrap();
+        }
+    });
+    warn_async_unsafe(false);
+    assert!(
+        rt.block_on(async { guarded() }).is_err(),
+        "back to the guard"
+    );
+    let events = EVENTS.lock().unwrap();
+    assert_eq!(events.len(), 3, "{events:?}");
+    for (level, text) in events.iter() {
+        assert_eq!(*level, Level::WARN);
+        assert!(text.contains("function=\"tracing::guarded\""), "{text}");
+        assert!(
+            text.contains(&format!("message={DEFAULT_MESSAGE:?}")),
+            "{text}"
+        );
+        assert!(
+            text.contains("location=\"tests/tests/tracing.rs:"),
+            "{text}"
+        );
+        assert!(text.contains("suppressed=0"), "{text}");
+    }
 }

@@ -6,6 +6,7 @@
 
 use async_unsafe_runtime::{
     SynchronousOnlyOperation, allow_async_unsafe, async_unsafe, is_override_active,
+    warn_async_unsafe,
 };
 
 #[async_unsafe]
@@ -45,6 +46,14 @@ fn main() {
             allow_async_unsafe(false);
             println!("active={}", is_override_active());
             println!("refused={}", refused_in_task());
+        }
+        "flood" => {
+            warn_async_unsafe(true);
+            println!("active={}", is_override_active());
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            let refused =
+                rt.block_on(rt.spawn(async { (0..1000).filter(|_| guarded().is_err()).count() }));
+            println!("refused={}", refused.unwrap());
         }
         other => panic!("unknown scenario {other}"),
     }
