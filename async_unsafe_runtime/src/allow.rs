@@ -215,10 +215,10 @@ impl Rate {
 }
 
 fn report(err: &SynchronousOnlyOperation, what: &str, suppressed: u64) {
-    let location = err.location().map(ToString::to_string).unwrap_or_default();
     // Without a subscriber a tracing event would be lost: standard error then.
     #[cfg(feature = "tracing")]
     if tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>()) {
+        let location = err.location().map(ToString::to_string).unwrap_or_default();
         tracing::warn!(
             function = err.function(),
             location = location.as_str(),

@@ -1,6 +1,6 @@
 use std::panic::Location;
 
-use crate::detect::{Detector, Tokio};
+use crate::detect::{Declared, Detector, Tokio};
 use crate::{DEFAULT_MESSAGE, SynchronousOnlyOperation, allow};
 
 /// Whether the current thread is driving an async event loop, so that blocking
@@ -10,7 +10,9 @@ use crate::{DEFAULT_MESSAGE, SynchronousOnlyOperation, allow};
 /// "Cannot start a runtime from within a runtime": `true` in tasks on any
 /// runtime flavor, in `LocalSet` tasks and in `block_on` roots; `false` on
 /// plain threads, in `spawn_blocking`, in `block_in_place` and under a bare
-/// `Runtime::enter` guard. The override ([`allow_async_unsafe`](crate::allow_async_unsafe))
+/// `Runtime::enter` guard. With the `futures` feature, `futures::executor`'s
+/// `block_on` and pools count too, and any executor can declare its threads
+/// with [`enter_event_loop`](crate::enter_event_loop). The override ([`allow_async_unsafe`](crate::allow_async_unsafe))
 /// does not change the answer.
 ///
 /// Outside any runtime this costs a couple of thread-local reads.
@@ -28,7 +30,11 @@ use crate::{DEFAULT_MESSAGE, SynchronousOnlyOperation, allow};
 /// ```
 #[inline]
 pub fn is_async_context() -> bool {
-    Tokio.is_async_context()
+    #[cfg(feature = "futures")]
+    let futures = crate::detect::Futures.is_async_context();
+    #[cfg(not(feature = "futures"))]
+    let futures = false;
+    Tokio.is_async_context() || Declared.is_async_context() || futures
 }
 
 /// Fails with [`SynchronousOnlyOperation`] when called from an async context,

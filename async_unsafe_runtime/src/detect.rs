@@ -119,3 +119,78 @@ mod quiet_panic {
         INSTALLED.store(true, Ordering::Release);
     }
 }
+
+/// Threads that another executor declared with
+/// [`enter_event_loop`](crate::enter_event_loop).
+pub(crate) struct Declared;
+
+thread_local! {
+    static DECLARED_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+impl Detector for Declared {
+    #[inline]
+    fn is_async_context(&self) -> bool {
+        DECLARED_DEPTH.with(|depth| depth.get() > 0)
+    }
+}
+
+/// Declares that the current thread drives an event loop until the returned
+/// guard is dropped, for executors this crate does not know (smol, async-std,
+/// a game loop): guarded functions called on this thread meanwhile fail as
+/// they would in a tokio task.
+///
+/// Guards nest, belong to the thread that made them (the guard is not `Send`)
+/// and end with it. Take one around the loop that polls futures, and drop it
+/// (or run on another thread) where that executor runs blocking work.
+///
+/// ```
+/// use async_unsafe_runtime::{enter_event_loop, is_async_context};
+///
+/// assert!(!is_async_context());
+/// {
+///     let _loop = enter_event_loop();
+///     assert!(is_async_context());
+///     // ... poll the executor's futures here ...
+/// }
+/// assert!(!is_async_context());
+/// ```
+pub fn enter_event_loop() -> EventLoopGuard {
+    DECLARED_DEPTH.with(|depth| depth.set(depth.get() + 1));
+    EventLoopGuard {
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+/// Keeps the current thread declared as driving an event loop; see
+/// [`enter_event_loop`].
+///
+/// ```
+/// let guard: async_unsafe_runtime::EventLoopGuard = async_unsafe_runtime::enter_event_loop();
+/// drop(guard);
+/// ```
+#[must_use = "the thread counts as an event loop only while the guard lives"]
+#[derive(Debug)]
+pub struct EventLoopGuard {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for EventLoopGuard {
+    fn drop(&mut self) {
+        DECLARED_DEPTH.with(|depth| depth.set(depth.get() - 1));
+    }
+}
+
+/// `futures::executor::block_on`, `LocalPool` and `ThreadPool` workers. They
+/// mark their threads with `futures_executor::enter`, which refuses a second
+/// entry without panicking: an exact answer, one thread-local read.
+#[cfg(feature = "futures")]
+pub(crate) struct Futures;
+
+#[cfg(feature = "futures")]
+impl Detector for Futures {
+    #[inline]
+    fn is_async_context(&self) -> bool {
+        futures_executor::enter().is_err()
+    }
+}

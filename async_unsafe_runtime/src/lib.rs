@@ -39,6 +39,8 @@
 //!
 //! # Features
 //! - `macros` (default): re-exports the [`async_unsafe`] attribute.
+//! - `futures`: counts `futures::executor::block_on` and its pools as async
+//!   contexts.
 //! - `tracing`: reports an override through `tracing` (when a subscriber is
 //!   set) instead of standard error, and carries the current span into
 //!   [`sync_to_async`] closures.
@@ -58,6 +60,7 @@ mod error;
 pub use allow::{ALLOW_ENV, allow_async_unsafe, is_override_active, warn_async_unsafe};
 pub use bridge::{SyncToAsync, SyncToAsyncFuture, async_to_sync, sync_to_async};
 pub use check::{check, is_async_context};
+pub use detect::{EventLoopGuard, enter_event_loop};
 pub use error::{DEFAULT_MESSAGE, SynchronousOnlyOperation};
 
 /// Marks a synchronous function as unsafe to call from an async context.
