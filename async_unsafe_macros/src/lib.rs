@@ -11,7 +11,19 @@ mod parse;
 
 /// Marks a synchronous function as unsafe to call from an async context.
 ///
-/// See `async_unsafe_runtime::async_unsafe` for the documentation.
+/// Use it as `async_unsafe_runtime::async_unsafe`, whose documentation
+/// describes the arguments; the expansion calls into that crate.
+///
+/// ```
+/// use async_unsafe_runtime::{async_unsafe, SynchronousOnlyOperation};
+///
+/// #[async_unsafe]
+/// fn read_config() -> Result<String, SynchronousOnlyOperation> {
+///     Ok("port = 80".into())
+/// }
+///
+/// assert!(read_config().is_ok());
+/// ```
 #[proc_macro_attribute]
 pub fn async_unsafe(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = syn::parse_macro_input!(args as parse::Args);

@@ -91,6 +91,15 @@ where
 
 /// A synchronous closure waiting to run off the async threads; see
 /// [`sync_to_async`]. Await it, or choose a mode first.
+///
+/// ```
+/// use async_unsafe_runtime::{sync_to_async, SyncToAsync};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let call: SyncToAsync<_> = sync_to_async(|| "ran on the blocking pool");
+/// assert_eq!(call.await, "ran on the blocking pool");
+/// # });
+/// ```
 #[must_use = "nothing runs until this is awaited"]
 #[derive(Debug)]
 pub struct SyncToAsync<F> {

@@ -1,12 +1,23 @@
 //! Keep blocking, synchronous-only functions off the threads that drive an
 //! async runtime: Django's async-safety, for Rust.
 //!
-//! Some APIs must never run on a thread that is polling futures: a synchronous
-//! database driver, a connection kept in a thread-local, a blocking file or
-//! network call. They stall every task on that thread, or corrupt state that is
-//! not task-aware. Mark them `#[async_unsafe]`; when one is called from an async
-//! context the caller gets a [`SynchronousOnlyOperation`] that names the function
-//! and says what to do instead, rather than a silent stall in production.
+//! # Async-safety
+//!
+//! Some APIs cannot operate safely on a thread that is polling futures: a
+//! synchronous database driver, a connection kept in a thread-local, a
+//! blocking file or network call. Such a call stalls every other task on that
+//! thread for as long as it blocks, or touches state that is not task-aware
+//! from many tasks at once. These APIs are *async-unsafe*: mark them with
+//! [`#[async_unsafe]`](async_unsafe) and they are protected from execution in
+//! an async context.
+//!
+//! If one is called from a thread that drives an event loop, it returns (or
+//! panics with) a [`SynchronousOnlyOperation`] that names the function and
+//! says what to do instead. You do not have to be inside an `async fn`
+//! directly for this to happen: a synchronous function called from async code
+//! without going through something like [`sync_to_async`] or
+//! [`spawn_blocking`](tokio::task::spawn_blocking) still runs in the async
+//! context.
 //!
 //! ```
 //! use async_unsafe_runtime::{async_unsafe, SynchronousOnlyOperation};
@@ -19,7 +30,7 @@
 //! let rt = tokio::runtime::Runtime::new().unwrap();
 //! rt.block_on(async {
 //!     # if async_unsafe_runtime::is_override_active() { return; }
-//!     // Called straight from a task: refused.
+//!     // Called straight from async code: refused.
 //!     let err = load_user(1).unwrap_err();
 //!     assert!(err.function().ends_with("load_user"));
 //!     // Moved to the blocking pool: allowed.
@@ -28,22 +39,78 @@
 //! });
 //! ```
 //!
-//! An async context is what tokio means by one: a thread inside `block_on` or
-//! polling tasks on a worker, including current_thread runtimes and `LocalSet`.
-//! `spawn_blocking`, `block_in_place` and plain threads are not async contexts.
-//! See [`is_async_context`] for the rule and its limits.
+//! # Fixing a `SynchronousOnlyOperation`
 //!
-//! The guard can be switched off, like Django's `DJANGO_ALLOW_ASYNC_UNSAFE`, with
-//! the [`ALLOW_ENV`] environment variable or [`allow_async_unsafe`]. Never in
-//! production: the guard exists because concurrent access corrupts data.
+//! Do not call the async-unsafe code from async code. Write the part that
+//! talks to it as its own synchronous function, and run that off the async
+//! threads:
+//!
+//! - from async code, [`sync_to_async`]`(move || ...).await` runs it on
+//!   tokio's blocking pool (or, with
+//!   [`.thread_sensitive()`](SyncToAsync::thread_sensitive), always on the same
+//!   thread, for state bound to one thread);
+//! - [`tokio::task::spawn_blocking`] does the same without the extras;
+//! - from synchronous code that needs async results, [`async_to_sync`] runs a
+//!   future and brings the result back;
+//! - any plain [`std::thread`] is fine too.
+//!
+//! ```
+//! use async_unsafe_runtime::{async_unsafe, sync_to_async, SynchronousOnlyOperation};
+//!
+//! #[async_unsafe]
+//! fn save(text: String) -> Result<usize, SynchronousOnlyOperation> {
+//!     Ok(text.len()) // a blocking write would go here
+//! }
+//!
+//! async fn handler(text: String) -> usize {
+//!     // Not `save(text)`: that would block this task's thread.
+//!     sync_to_async(move || save(text)).await.unwrap()
+//! }
+//!
+//! let rt = tokio::runtime::Runtime::new().unwrap();
+//! assert_eq!(rt.block_on(handler("hello".into())), 5);
+//! ```
+//!
+//! # Marking your own API
+//!
+//! Put [`#[async_unsafe]`](async_unsafe) on free functions, methods or whole
+//! `impl` blocks. Functions returning a `Result` get
+//! `Err(From::from(SynchronousOnlyOperation))`, so give your error type that
+//! `From` impl (or choose `#[async_unsafe(panic)]`); other functions panic.
+//! The generated rustdoc gains an "Async safety" section. Code that cannot
+//! use the attribute calls [`check`]. The guard stays on in production: on a
+//! plain thread it costs a couple of thread-local reads.
+//!
+//! # What counts as an async context
+//!
+//! Exactly what tokio means when `Handle::block_on` panics with "Cannot start
+//! a runtime from within a runtime": tasks on any runtime flavor, `LocalSet`
+//! tasks and `block_on` roots are async contexts; plain threads,
+//! `spawn_blocking` and `block_in_place` are not. See [`is_async_context`].
+//! With the `futures` feature `futures::executor` counts too, and other
+//! executors declare their threads with [`enter_event_loop`].
+//!
+//! # The override
+//!
+//! If you are *absolutely* in dire need to run async-unsafe code from an
+//! async context (it is forced on you by an environment such as a notebook,
+//! and you are sure nothing runs it concurrently) the guard can be switched
+//! off with the [`ALLOW_ENV`] environment variable (`ALLOW_ASYNC_UNSAFE=1`)
+//! or, without `unsafe` `set_var`, with [`allow_async_unsafe`]. While adopting
+//! the guard in a large codebase, `ALLOW_ASYNC_UNSAFE=warn` or
+//! [`warn_async_unsafe`] let violations through and report each one.
+//!
+//! **Do not use it in production.** If you enable it and there is concurrent
+//! access to async-unsafe code, you may suffer data loss or corruption. An
+//! application can refuse to start with it on: see [`is_override_active`].
 //!
 //! # Features
 //! - `macros` (default): re-exports the [`async_unsafe`] attribute.
 //! - `futures`: counts `futures::executor::block_on` and its pools as async
 //!   contexts.
-//! - `tracing`: reports an override through `tracing` (when a subscriber is
-//!   set) instead of standard error, and carries the current span into
-//!   [`sync_to_async`] closures.
+//! - `tracing`: reports overrides and warn-mode violations through `tracing`
+//!   (when a subscriber is set) instead of standard error, and carries the
+//!   current span into [`sync_to_async`] closures.
 
 #![warn(missing_docs)]
 
