@@ -36,6 +36,16 @@ async fn start() -> Server {
 }
 
 impl Server {
+    async fn json<T: serde::de::DeserializeOwned>(&self, http: &reqwest::Client, path: &str) -> T {
+        let response = http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
     async fn shut_down(self) {
         self.stop.send(()).unwrap();
         let finished = tokio::time::timeout(Duration::from_secs(10), self.task).await;
@@ -64,14 +74,7 @@ async fn rows_written_are_read_back_intact() {
         ids.push(add(&http, &server.base, text).await);
     }
     for (id, text) in ids.iter().zip(texts) {
-        let note: Note = http
-            .get(format!("{}/notes/{id}", server.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let note: Note = server.json(&http, &format!("/notes/{id}")).await;
         assert_eq!(
             note,
             Note {
@@ -80,14 +83,7 @@ async fn rows_written_are_read_back_intact() {
             }
         );
     }
-    let all: Vec<Note> = http
-        .get(format!("{}/notes", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Vec<Note> = server.json(&http, "/notes").await;
     assert_eq!(
         all.iter().map(|n| n.text.as_str()).collect::<Vec<_>>(),
         texts
@@ -144,14 +140,7 @@ async fn two_hundred_concurrent_requests_lose_nothing() {
         let (id, _) = write.await.unwrap();
         assert!(ids.insert(id), "id {id} given twice");
     }
-    let all: Vec<Note> = http
-        .get(format!("{}/notes", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Vec<Note> = server.json(&http, "/notes").await;
     assert_eq!(all.len(), 200);
     let texts: HashSet<_> = all.iter().map(|n| n.text.clone()).collect();
     assert_eq!(texts, (0..200).map(|i| format!("note {i}")).collect());

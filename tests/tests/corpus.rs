@@ -3,26 +3,13 @@
 //! pass (outside async, so no guard fires). Run with `--nocapture` for counts.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::{fs, io};
 
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
+use tests::{cargo, workspace_root};
 
 /// Where cargo unpacked `name`, as the dev-dependency of this package resolved it.
 fn package_dir(name: &str) -> PathBuf {
-    let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--manifest-path"])
-        .arg(workspace_root().join("Cargo.toml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json = String::from_utf8(out.stdout).unwrap();
+    let json = cargo(["metadata", "--format-version", "1"], "corpus");
     // Find `"name":"<name>"`, then the package's manifest path after it.
     let at = json
         .find(&format!("\"name\":\"{name}\",\"version\""))
@@ -73,23 +60,15 @@ fn guard_and_test(name: &str) {
     ));
     fs::write(copy.join("Cargo.toml"), manifest).unwrap();
 
-    let out = Command::new(env!("CARGO"))
-        .args(["test", "--manifest-path"])
-        .arg(copy.join("Cargo.toml"))
-        .env(
-            "CARGO_TARGET_DIR",
-            workspace_root().join("target").join("corpus"),
-        )
-        .env_remove("ALLOW_ASYNC_UNSAFE")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{name}: cargo test failed\n{stdout}\n{stderr}"
+    let manifest = copy.join("Cargo.toml");
+    let stdout = cargo(
+        [
+            "test".as_ref(),
+            "--manifest-path".as_ref(),
+            manifest.as_os_str(),
+        ],
+        "corpus",
     );
-
     let (mut passed, mut failed) = (0, 0);
     for line in stdout.lines().filter(|l| l.starts_with("test result:")) {
         let count = |word: &str| -> u64 {

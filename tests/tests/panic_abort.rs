@@ -2,15 +2,10 @@
 //! profile): it must never abort on a guarded call, must still refuse calls in
 //! tasks and current_thread roots, and must allow every sync context.
 
-use std::path::Path;
-use std::process::Command;
-
 #[test]
 fn guard_in_a_panic_abort_build() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let out = Command::new(env!("CARGO"))
-        .current_dir(root)
-        .args([
+    let stdout = tests::cargo(
+        [
             "run",
             "--quiet",
             "--profile",
@@ -19,18 +14,8 @@ fn guard_in_a_panic_abort_build() {
             "examples",
             "--example",
             "panic_abort",
-        ])
-        // A target directory of its own: this test's own cargo holds the main one.
-        .env("CARGO_TARGET_DIR", root.join("target").join("panic-abort"))
-        .env_remove("ALLOW_ASYNC_UNSAFE")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "status {:?}\n{stdout}\n{stderr}",
-        out.status
+        ],
+        "panic-abort",
     );
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
@@ -45,7 +30,6 @@ fn guard_in_a_panic_abort_build() {
             "block_in_place=allowed",
             "enter_guard=allowed",
             "plain_thread=allowed",
-        ],
-        "{stderr}"
+        ]
     );
 }
