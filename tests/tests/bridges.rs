@@ -228,6 +228,19 @@ fn round_trip_runs_on_the_callers_thread() {
         .block_on(rt.spawn_blocking(|| (thread::current().id(), round_trip(12))))
         .unwrap();
     assert_eq!(seen, (caller, 12));
+    // A current_thread runtime's blocking pool, and block_in_place on a worker.
+    let rt = current_thread();
+    let (caller, seen) = rt
+        .block_on(rt.spawn_blocking(|| (thread::current().id(), round_trip(13))))
+        .unwrap();
+    assert_eq!(seen, (caller, 13));
+    let rt = multi_thread();
+    let (caller, seen) = rt
+        .block_on(rt.spawn(async {
+            tokio::task::block_in_place(|| (thread::current().id(), round_trip(14)))
+        }))
+        .unwrap();
+    assert_eq!(seen, (caller, 14));
 }
 
 #[test]
