@@ -115,3 +115,26 @@ impl fmt::Display for At {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SynchronousOnlyOperation;
+
+    #[test]
+    fn error_is_clone_send_sync_static_and_debug_shows_everything() {
+        fn bounds<T: Clone + Send + Sync + 'static + std::error::Error>() {}
+        bounds::<SynchronousOnlyOperation>();
+
+        let err =
+            SynchronousOnlyOperation::new("msg", "a::b", Some(std::panic::Location::caller()));
+        let debug = format!("{err:?}");
+        assert!(
+            debug.contains("\"msg\"") && debug.contains("\"a::b\""),
+            "{debug}"
+        );
+        assert!(debug.contains(file!()), "{debug}");
+        assert_eq!(err.clone().to_string(), err.to_string());
+        let without = SynchronousOnlyOperation::new("msg", "a::b", None);
+        assert_eq!(without.to_string(), "msg (`a::b`)");
+    }
+}
