@@ -42,7 +42,8 @@ pub fn is_async_context() -> bool {
 ///
 /// `function` names the guarded operation in the error; the error's location is
 /// the caller of `check`. When an override is active the violation is let
-/// through (and reported once per process).
+/// through and reported: once per process by [`allow_async_unsafe`](crate::allow_async_unsafe),
+/// every time (rate-limited) in [warn mode](crate::warn_async_unsafe).
 ///
 /// ```
 /// use async_unsafe_runtime::{check, SynchronousOnlyOperation};
