@@ -30,11 +30,20 @@ use crate::{DEFAULT_MESSAGE, SynchronousOnlyOperation, allow};
 /// ```
 #[inline]
 pub fn is_async_context() -> bool {
-    #[cfg(feature = "futures")]
-    let futures = crate::detect::Futures.is_async_context();
-    #[cfg(not(feature = "futures"))]
-    let futures = false;
-    Tokio.is_async_context() || Declared.is_async_context() || futures
+    // Short-circuits: a tokio worker answers before the others are asked.
+    Tokio.is_async_context() || Declared.is_async_context() || futures_executor_entered()
+}
+
+#[cfg(feature = "futures")]
+#[inline]
+fn futures_executor_entered() -> bool {
+    crate::detect::Futures.is_async_context()
+}
+
+#[cfg(not(feature = "futures"))]
+#[inline]
+fn futures_executor_entered() -> bool {
+    false
 }
 
 /// Fails with [`SynchronousOnlyOperation`] when called from an async context,
