@@ -38,6 +38,14 @@ pub fn function_path(probe_type_name: &'static str) -> &'static str {
         .map_or(probe_type_name, |(path, _probe)| path)
 }
 
+/// The panic of a guarded function that does not return a `Result`.
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub fn violated(err: SynchronousOnlyOperation) -> ! {
+    panic!("{err}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::function_path;
@@ -54,12 +62,4 @@ mod tests {
             assert_eq!(function_path(probe), path);
         }
     }
-}
-
-/// The panic of a guarded function that does not return a `Result`.
-#[cold]
-#[inline(never)]
-#[track_caller]
-pub fn violated(err: SynchronousOnlyOperation) -> ! {
-    panic!("{err}")
 }
