@@ -70,11 +70,10 @@ fn guard(args: &Args, attrs: &mut Vec<Attribute>, sig: &Signature, body: &mut Bl
         }
     };
     body.stmts.insert(0, check);
-    if let Some(span) = args.track_caller
-        && !attrs
-            .iter()
-            .any(|attr| attr.path().is_ident("track_caller"))
-    {
+    let tracked = attrs
+        .iter()
+        .any(|attr| attr.path().is_ident("track_caller"));
+    if let (Some(span), false) = (args.track_caller, tracked) {
         attrs.push(parse_quote_spanned!(span=> #[track_caller]));
     }
     attrs.extend(safety_docs(mode));

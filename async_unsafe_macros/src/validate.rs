@@ -57,9 +57,7 @@ fn function(sig: &Signature, args: &Args) -> Result<()> {
              remove `const` or the attribute",
         ));
     }
-    if let Some((Mode::Error, span)) = args.mode
-        && returns_fmt_result(&sig.output)
-    {
+    if let (Some((Mode::Error, span)), true) = (args.mode, returns_fmt_result(&sig.output)) {
         errors.push(Error::new(
             span,
             "a `fmt::Result` cannot carry the violation (`fmt::Error` has no `From` for it and \
@@ -67,10 +65,11 @@ fn function(sig: &Signature, args: &Args) -> Result<()> {
              by default for `fmt::Result`",
         ));
     }
-    if args.track_caller.is_some()
-        && let Some(abi) = &sig.abi
-        && abi.name.as_ref().is_none_or(|name| name.value() != "Rust")
-    {
+    let foreign_abi = sig
+        .abi
+        .as_ref()
+        .filter(|abi| abi.name.as_ref().is_none_or(|name| name.value() != "Rust"));
+    if let (Some(_), Some(abi)) = (args.track_caller, foreign_abi) {
         errors.push(Error::new_spanned(
             abi,
             "`#[track_caller]` needs the Rust ABI: remove this `extern`, or the `track_caller` \
