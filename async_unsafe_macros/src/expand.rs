@@ -1,113 +1,33 @@
-use proc_macro2::TokenStream;
+//! Tokens out: a checked input becomes the item with a check as the first
+//! statement of every guarded function, and an "Async safety" section in its
+//! docs. Generated code that can fail to type-check carries the user's spans
+//! (the name for the location, the return type for the error's conversion),
+//! so that errors and locations point at user code.
+
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{
-    Attribute, Block, Error, ImplItem, Item, ReturnType, Signature, Stmt, Type, parse_quote,
-};
+use syn::{Attribute, Block, ReturnType, Signature, Stmt, parse_quote, parse_quote_spanned};
 
-use crate::parse::{Args, Mode};
+use crate::parse::{Args, Mode, default_mode, methods_mut};
+use crate::validate::Valid;
 
-pub(crate) fn expand(args: Args, mut item: Item) -> syn::Result<TokenStream> {
-    match &mut item {
-        Item::Fn(f) => guard(&args, &mut f.attrs, &f.sig, &mut f.block)?,
-        Item::Impl(block) => guard_impl(&args, &mut block.items)?,
-        Item::Verbatim(tokens) if looks_like_fn(tokens) => {
-            return Err(Error::new_spanned(
-                tokens,
-                "`#[async_unsafe]` needs a function body to put its check in: mark the \
-                 implementations of this method, or give it a default body",
-            ));
+pub(crate) fn expand(valid: Valid) -> TokenStream {
+    match valid {
+        Valid::Fn(mut f, args) => {
+            guard(&args, &mut f.attrs, &f.sig, &mut f.block);
+            f.into_token_stream()
         }
-        Item::Trait(t) => {
-            return Err(Error::new(
-                t.trait_token.span,
-                "`#[async_unsafe]` cannot mark a whole trait: put it on each default method, \
-                 or on the `impl` blocks that implement the trait",
-            ));
-        }
-        other => {
-            return Err(Error::new(
-                other.span(),
-                "`#[async_unsafe]` applies to functions, methods and `impl` blocks",
-            ));
-        }
-    }
-    Ok(item.into_token_stream())
-}
-
-fn guard_impl(outer: &Args, items: &mut [ImplItem]) -> syn::Result<()> {
-    let mut errors: Option<Error> = None;
-    for item in items {
-        let ImplItem::Fn(f) = item else { continue };
-        let result = own_args(&mut f.attrs)
-            .map(|inner| outer.overridden_by(inner))
-            .and_then(|args| guard(&args, &mut f.attrs, &f.sig, &mut f.block));
-        if let Err(err) = result {
-            match &mut errors {
-                Some(errors) => errors.combine(err),
-                None => errors = Some(err),
+        Valid::Impl(mut block, methods) => {
+            for (f, args) in methods_mut(&mut block).zip(&methods) {
+                guard(args, &mut f.attrs, &f.sig, &mut f.block);
             }
+            block.into_token_stream()
         }
     }
-    errors.map_or(Ok(()), Err)
 }
 
-/// Takes a method's own `#[async_unsafe(...)]` out of its attributes, so the
-/// method is guarded once, with its own arguments over the block's.
-fn own_args(attrs: &mut Vec<Attribute>) -> syn::Result<Args> {
-    let mut found: Option<Args> = None;
-    let mut result = Ok(());
-    attrs.retain(|attr| {
-        let is_ours = attr
-            .path()
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "async_unsafe");
-        if !is_ours || result.is_err() {
-            return !is_ours;
-        }
-        let parsed = match &attr.meta {
-            syn::Meta::Path(_) => Ok(Args::default()),
-            syn::Meta::List(list) => list.parse_args::<Args>(),
-            syn::Meta::NameValue(nv) => Err(Error::new_spanned(
-                nv,
-                "write `#[async_unsafe(\"message\")]`, not `#[async_unsafe = ...]`",
-            )),
-        };
-        result = match (parsed, &found) {
-            (Ok(_), Some(_)) => Err(Error::new_spanned(attr, "duplicate `#[async_unsafe]`")),
-            (Ok(args), None) => {
-                found = Some(args);
-                Ok(())
-            }
-            (Err(err), _) => Err(err),
-        };
-        false
-    });
-    result.map(|()| found.unwrap_or_default())
-}
-
-fn guard(
-    args: &Args,
-    attrs: &mut Vec<Attribute>,
-    sig: &Signature,
-    body: &mut Block,
-) -> syn::Result<()> {
-    if let Some(token) = &sig.asyncness {
-        return Err(Error::new(
-            token.span,
-            "`#[async_unsafe]` guards synchronous functions, and an `async fn` always runs in an \
-             async context: mark the synchronous function that blocks, and call it through \
-             `sync_to_async` or `spawn_blocking`",
-        ));
-    }
-    if let Some(token) = &sig.constness {
-        return Err(Error::new(
-            token.span,
-            "`#[async_unsafe]` cannot guard a `const fn`: its check runs at run time; \
-             remove `const` or the attribute",
-        ));
-    }
+fn guard(args: &Args, attrs: &mut Vec<Attribute>, sig: &Signature, body: &mut Block) {
     let krate = match &args.krate {
         Some(path) => quote!(#path),
         None => quote!(::async_unsafe_runtime),
@@ -116,9 +36,13 @@ fn guard(
         Some(lit) => quote!(#lit),
         None => quote!(#krate::DEFAULT_MESSAGE),
     };
-    let mode = args.mode.unwrap_or_else(|| infer_mode(&sig.output));
+    let mode = args
+        .mode
+        .map_or_else(|| default_mode(&sig.output), |(mode, _)| mode);
     let on_violation = match mode {
-        Mode::Error => quote! {
+        // At the return type, so that a missing `From` impl or a return type
+        // that is no `Result` is reported there.
+        Mode::Error => quote_spanned! {return_span(&sig.output)=>
             return ::core::result::Result::Err(::core::convert::From::from(__async_unsafe_err));
         },
         Mode::Panic => quote! { #krate::__private::violated(__async_unsafe_err) },
@@ -128,7 +52,9 @@ fn guard(
     let call = quote_spanned! {sig.ident.span()=>
         __ASYNC_UNSAFE_SITE.check()
     };
-    // A block of its own keeps these items out of the user's namespace.
+    // A block of its own keeps these items out of the user's namespace. The
+    // path probe is a function nested in the guarded one: its type name is the
+    // guarded function's path and one more segment, which the runtime drops.
     let check: Stmt = parse_quote! {
         {
             fn __async_unsafe_path() -> &'static str {
@@ -144,32 +70,23 @@ fn guard(
         }
     };
     body.stmts.insert(0, check);
+    let tracked = attrs
+        .iter()
+        .any(|attr| attr.path().is_ident("track_caller"));
+    if let (Some(span), false) = (args.track_caller, tracked) {
+        attrs.push(parse_quote_spanned!(span=> #[track_caller]));
+    }
     attrs.extend(safety_docs(mode));
-    Ok(())
 }
 
-/// `Result<T, E>`, `io::Result<T>`, `anyhow::Result<T>`: anything whose last
-/// segment is `Result` gets the error back; the macro cannot see through
-/// aliases with other names, hence the explicit `error` argument.
-fn infer_mode(output: &ReturnType) -> Mode {
-    let mut ty = match output {
-        ReturnType::Type(_, ty) => &**ty,
-        ReturnType::Default => return Mode::Panic,
-    };
-    loop {
-        match ty {
-            Type::Paren(inner) => ty = &inner.elem,
-            Type::Group(inner) => ty = &inner.elem,
-            Type::Path(path) if path.qself.is_none() => {
-                let last = path.path.segments.last();
-                return if last.is_some_and(|s| s.ident == "Result") {
-                    Mode::Error
-                } else {
-                    Mode::Panic
-                };
-            }
-            _ => return Mode::Panic,
-        }
+/// Where the return type is, with the expansion's hygiene: rustc reports
+/// there, and lints (such as clippy's `useless_conversion` on
+/// `From::from(err)` for a function that returns our error itself) still see
+/// generated code.
+fn return_span(output: &ReturnType) -> Span {
+    match output {
+        ReturnType::Type(_, ty) => Span::call_site().located_at(ty.span()),
+        ReturnType::Default => Span::call_site(),
     }
 }
 
@@ -190,21 +107,26 @@ fn safety_docs(mode: Mode) -> [Attribute; 3] {
     ]
 }
 
-fn looks_like_fn(tokens: &TokenStream) -> bool {
-    tokens
-        .clone()
-        .into_iter()
-        .any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "fn"))
-}
-
 #[cfg(test)]
 mod tests {
+    use syn::Item;
+
     use super::*;
+    use crate::parse::Input;
+    use crate::validate;
 
     fn expand_str(args: &str, item: &str) -> syn::File {
         let args: Args = syn::parse_str(args).unwrap();
         let item: Item = syn::parse_str(item).unwrap();
-        syn::parse2(expand(args, item).unwrap()).unwrap()
+        let valid = validate::input(Input::new(args, item)).unwrap_or_else(|_| panic!("valid"));
+        syn::parse2(expand(valid)).unwrap()
+    }
+
+    fn expand_fn(args: &str, item: &str) -> syn::ItemFn {
+        match expand_str(args, item).items.remove(0) {
+            Item::Fn(f) => f,
+            _ => panic!("a function"),
+        }
     }
 
     fn docs(attrs: &[Attribute]) -> String {
@@ -223,60 +145,22 @@ mod tests {
     }
 
     #[test]
-    fn result_like_returns_get_the_error_and_others_panic() {
-        let mode = |ret: &str| {
-            infer_mode(
-                &syn::parse_str::<Signature>(&format!("fn f() {ret}"))
-                    .unwrap()
-                    .output,
-            )
-        };
-        for ret in [
-            "-> Result<u8, E>",
-            "-> io::Result<()>",
-            "-> anyhow::Result<u8>",
-            "-> (Result<u8, E>)",
-        ] {
-            assert!(mode(ret) == Mode::Error, "{ret}");
-        }
-        for ret in [
-            "",
-            "-> u8",
-            "-> !",
-            "-> impl Iterator<Item = u8>",
-            "-> DbResult<u8>",
-            "-> Option<Result<u8, E>>",
-            "-> <T as Tr>::Result",
-        ] {
-            assert!(mode(ret) == Mode::Panic, "{ret}");
-        }
-    }
-
-    #[test]
     fn guarded_fns_document_their_async_safety() {
-        let file = expand_str("", "/// Loads.\nfn load() -> Result<u8, E> { Ok(1) }");
-        let Item::Fn(f) = &file.items[0] else {
-            panic!()
-        };
+        let f = expand_fn("", "/// Loads.\nfn load() -> Result<u8, E> { Ok(1) }");
         let text = docs(&f.attrs);
         assert!(text.starts_with("\" Loads.\""), "{text}");
         assert!(
             text.contains("# Async safety") && text.contains("returns an error"),
             "{text}"
         );
-        let file = expand_str("", "fn load() {}");
-        let Item::Fn(f) = &file.items[0] else {
-            panic!()
-        };
+        assert!(docs(&expand_fn("", "fn load() {}").attrs).contains("it panics"));
+        let f = expand_fn("", "fn fmt(&self) -> std::fmt::Result { Ok(()) }");
         assert!(docs(&f.attrs).contains("it panics"));
     }
 
     #[test]
     fn the_check_is_the_first_statement_and_the_body_follows() {
-        let file = expand_str("", "fn load(x: u8) -> u8 { let y = x; y }");
-        let Item::Fn(f) = &file.items[0] else {
-            panic!()
-        };
+        let f = expand_fn("", "fn load(x: u8) -> u8 { let y = x; y }");
         assert_eq!(f.block.stmts.len(), 3);
         let first = f.block.stmts[0].to_token_stream().to_string();
         assert!(first.contains("__ASYNC_UNSAFE_SITE . check ()"), "{first}");
@@ -284,6 +168,26 @@ mod tests {
             first.contains(":: async_unsafe_runtime :: __private :: violated"),
             "{first}"
         );
+        assert_eq!(
+            f.block.stmts[1].to_token_stream().to_string(),
+            "let y = x ;"
+        );
+    }
+
+    #[test]
+    fn track_caller_adds_the_attribute_once() {
+        let tracked = |f: &syn::ItemFn| {
+            f.attrs
+                .iter()
+                .filter(|a| a.path().is_ident("track_caller"))
+                .count()
+        };
+        assert_eq!(tracked(&expand_fn("track_caller", "fn load() {}")), 1);
+        assert_eq!(
+            tracked(&expand_fn("track_caller", "#[track_caller] fn load() {}")),
+            1
+        );
+        assert_eq!(tracked(&expand_fn("", "fn load() {}")), 0);
     }
 
     #[test]

@@ -137,16 +137,29 @@ pub use error::{DEFAULT_MESSAGE, SynchronousOnlyOperation};
 /// `anyhow::Result<T>`) returns `Err(From::from(SynchronousOnlyOperation))`; any
 /// other function panics with the error's text. Write `#[async_unsafe(error)]` or
 /// `#[async_unsafe(panic)]` to choose explicitly, for instance for a `Result`
-/// alias with another name.
+/// alias with another name. `fmt::Result` (written `fmt::Result`,
+/// `std::fmt::Result` or `core::fmt::Result`) panics: `fmt::Error` cannot be
+/// built from the error and would drop its text, so `error` is refused there. A
+/// bare `Result` imported from `std::fmt` cannot be told apart from other
+/// `Result`s: write `panic` for it.
 ///
 /// Arguments:
 /// - `"message"` or `message = "..."`: replaces [`DEFAULT_MESSAGE`];
 /// - `error` / `panic`: how a violation is reported, as above;
+/// - `track_caller`: the function gets `#[track_caller]`, and the error's
+///   [location](SynchronousOnlyOperation::location) is the line that called it
+///   (the line to fix) instead of the function's own. The trade-off is
+///   `#[track_caller]`'s: a panic inside the body that comes from a
+///   `#[track_caller]` function, such as `unwrap` or `expect`, then also names
+///   the caller's line, not the body's. Functions with an `extern` ABI other
+///   than `"Rust"` cannot take it;
 /// - `crate = path`: where this crate is, for libraries that re-export it.
 ///
 /// It applies to free functions, methods, default methods of a trait and whole
 /// `impl` blocks (every function in them, where a function's own attribute
-/// overrides the block's arguments). `async fn` and `const fn` are refused.
+/// overrides the block's arguments). `async fn` and `const fn` are refused. A
+/// misuse is a compile error at the misused token, and the function is still
+/// compiled as written, so its callers report nothing more.
 ///
 /// ```
 /// use async_unsafe_runtime::async_unsafe;
@@ -168,6 +181,23 @@ pub use error::{DEFAULT_MESSAGE, SynchronousOnlyOperation};
 /// # if !async_unsafe_runtime::is_override_active() {
 /// let err = rt.block_on(async { Repo.count() }).unwrap_err();
 /// assert!(err.to_string().contains("blocking connection"));
+/// # }
+/// ```
+///
+/// With `track_caller`, the location is the caller's:
+///
+/// ```
+/// use async_unsafe_runtime::{async_unsafe, SynchronousOnlyOperation};
+///
+/// #[async_unsafe(track_caller)]
+/// fn load() -> Result<u8, SynchronousOnlyOperation> {
+///     Ok(1)
+/// }
+///
+/// let rt = tokio::runtime::Runtime::new().unwrap();
+/// # if !async_unsafe_runtime::is_override_active() {
+/// let (err, line) = rt.block_on(async { (load().unwrap_err(), line!()) });
+/// assert_eq!(err.location().unwrap().line(), line);
 /// # }
 /// ```
 #[cfg(feature = "macros")]

@@ -27,17 +27,15 @@ impl Site {
     }
 }
 
-/// The name of the item the macro nests in every guarded function, so that its
-/// type name yields the function's path.
-pub const PATH_PROBE: &str = "__async_unsafe_path";
-
-/// Turns `crate::module::Type::method::__async_unsafe_path` into
-/// `crate::module::Type::method`.
-pub fn function_path(type_name: &'static str) -> &'static str {
-    type_name
-        .strip_suffix(PATH_PROBE)
-        .and_then(|path| path.strip_suffix("::"))
-        .unwrap_or(type_name)
+/// The path of a guarded function, from the type name of a function the
+/// macro nests directly in it: `crate::module::Type::method::probe` becomes
+/// `crate::module::Type::method`. Only the `::` structure is known here, not
+/// the probe's name; a nested function has no generics of its own, so the last
+/// `::` is always the one before its name.
+pub fn function_path(probe_type_name: &'static str) -> &'static str {
+    probe_type_name
+        .rsplit_once("::")
+        .map_or(probe_type_name, |(path, _probe)| path)
 }
 
 /// The panic of a guarded function that does not return a `Result`.
@@ -46,4 +44,22 @@ pub fn function_path(type_name: &'static str) -> &'static str {
 #[track_caller]
 pub fn violated(err: SynchronousOnlyOperation) -> ! {
     panic!("{err}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::function_path;
+
+    #[test]
+    fn the_probes_own_segment_is_dropped() {
+        for (probe, path) in [
+            ("app::db::load::probe", "app::db::load"),
+            ("app::Store<_>::put::p", "app::Store<_>::put"),
+            ("<app::S as app::Tr>::name::p", "<app::S as app::Tr>::name"),
+            ("app::Named::shout::p", "app::Named::shout"),
+            ("probe", "probe"),
+        ] {
+            assert_eq!(function_path(probe), path);
+        }
+    }
 }

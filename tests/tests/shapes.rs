@@ -1,10 +1,14 @@
 //! Every function shape the attribute accepts keeps compiling and behaving as
-//! written outside async, and refuses inside async.
+//! written outside async, and refuses inside async: each refusal is checked
+//! whole, from one table per kind of function (returned or panicked, the
+//! function's path, the message, and the location: the guarded function's
+//! name, line and column, or its caller's with `track_caller`).
 
 #![allow(clippy::needless_lifetimes, clippy::boxed_local)]
 
-use std::fmt::Display;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::any::Any;
+use std::fmt::{self, Display};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::sync::Arc;
 
 use async_unsafe_runtime::{DEFAULT_MESSAGE, SynchronousOnlyOperation, async_unsafe};
@@ -18,21 +22,14 @@ fn in_async<R>(f: impl FnOnce() -> R) -> R {
 }
 
 fn panic_text(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
+    payload_text(catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic"))
+}
+
+fn payload_text(payload: Box<dyn Any + Send>) -> String {
     match payload.downcast::<String>() {
         Ok(text) => *text,
         Err(payload) => payload.downcast::<&str>().map(|s| s.to_string()).unwrap(),
     }
-}
-
-#[track_caller]
-fn refused<T: std::fmt::Debug>(
-    result: Result<T, SynchronousOnlyOperation>,
-) -> SynchronousOnlyOperation {
-    if async_unsafe_runtime::is_override_active() {
-        panic!("these tests need the guard on: unset ALLOW_ASYNC_UNSAFE");
-    }
-    result.expect_err("expected a refusal")
 }
 
 // ---- free functions ----------------------------------------------------
@@ -159,9 +156,35 @@ fn tracked() -> Result<(), SynchronousOnlyOperation> {
     Ok(())
 }
 
+#[async_unsafe(track_caller)]
+fn tracked_by_argument() -> Result<(), SynchronousOnlyOperation> {
+    Ok(())
+}
+
+/// `#[track_caller]` reaches the body too: what it calls with
+/// `#[track_caller]` (here `Location::caller`, as `unwrap` does) sees the
+/// guarded function's caller.
+#[async_unsafe(track_caller)]
+fn where_called() -> &'static Location<'static> {
+    Location::caller()
+}
+
 #[async_unsafe]
 fn untracked() -> Result<(), SynchronousOnlyOperation> {
     Ok(())
+}
+
+#[async_unsafe]
+fn formatted(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.write_str("formatted")
+}
+
+struct Formatted;
+
+impl fmt::Display for Formatted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatted(f)
+    }
 }
 
 // ---- methods -----------------------------------------------------------
@@ -281,108 +304,11 @@ fn free_functions_behave_outside_async() {
     assert_eq!(boxed_result().unwrap(), 3);
     assert_eq!(aliased().unwrap(), 4);
     assert_eq!(forced_panic().unwrap(), 5);
+    assert_eq!(Formatted.to_string(), "formatted");
     positional().unwrap();
     named().unwrap();
     through_reexport().unwrap();
-}
-
-#[test]
-fn free_functions_refuse_inside_async() {
-    let err = in_async(|| refused(longest("a", "b", [1u8], "x").map(|(s, _)| s)));
-    assert_eq!(err.message(), DEFAULT_MESSAGE);
-    assert_eq!(err.function(), "shapes::longest");
-
-    let text = in_async(|| {
-        panic_text(|| {
-            let _ = patterns((1, 2), Point { x: 1, y: 2 }, 0, vec![]);
-        })
-    });
-    assert!(
-        text.contains(DEFAULT_MESSAGE) && text.contains("shapes::patterns"),
-        "{text}"
-    );
-    let text = in_async(|| {
-        panic_text(|| {
-            let _ = factorial(3);
-        })
-    });
-    assert!(text.contains("shapes::factorial"), "{text}");
-    let text = in_async(|| panic_text(|| never("here")));
-    assert!(
-        text.contains("shapes::never") && !text.contains("never: here"),
-        "{text}"
-    );
-    let text = in_async(|| {
-        panic_text(|| {
-            let _ = unsafe { read_raw(&1) };
-        })
-    });
-    assert!(text.contains("shapes::read_raw"), "{text}");
-    let text = in_async(|| {
-        panic_text(|| {
-            let _ = c_unwind_abi(1);
-        })
-    });
-    assert!(text.contains("shapes::c_unwind_abi"), "{text}");
-    let text = in_async(|| {
-        panic_text(|| {
-            let _ = inner_attributes();
-        })
-    });
-    assert!(text.contains("shapes::inner_attributes"), "{text}");
-
-    let io = in_async(io_result).unwrap_err();
-    assert_eq!(io.kind(), std::io::ErrorKind::Other);
-    let inner = io
-        .into_inner()
-        .unwrap()
-        .downcast::<SynchronousOnlyOperation>()
-        .unwrap();
-    assert_eq!(inner.function(), "shapes::io_result");
-    let any = in_async(anyhow_result).unwrap_err();
-    assert_eq!(
-        any.downcast_ref::<SynchronousOnlyOperation>()
-            .unwrap()
-            .function(),
-        "shapes::anyhow_result"
-    );
-    let boxed = in_async(boxed_result).unwrap_err();
-    assert!(boxed.downcast_ref::<SynchronousOnlyOperation>().is_some());
-    let DbError::Guard(err) = in_async(aliased).unwrap_err();
-    assert_eq!(err.function(), "shapes::aliased");
-    let text = in_async(|| {
-        panic_text(|| {
-            let _ = forced_panic();
-        })
-    });
-    assert!(text.contains("shapes::forced_panic"), "{text}");
-
-    let err = in_async(|| refused(positional()));
-    assert_eq!(
-        err.message(),
-        "use the pool: sync_to_async(|| positional())"
-    );
-    assert_eq!(in_async(|| refused(named())).message(), "named message");
-    assert_eq!(
-        in_async(|| refused(through_reexport())).function(),
-        "shapes::through_reexport"
-    );
-}
-
-#[test]
-fn location_is_the_function_or_its_tracked_caller() {
-    let (err, line) = in_async(|| (refused(tracked()), line!()));
-    let location = err.location().unwrap();
-    assert_eq!((location.file(), location.line()), (file!(), line));
-    assert!(
-        err.to_string().contains(&format!("{}:{line}", file!())),
-        "{err}"
-    );
-
-    let err = in_async(|| refused(untracked()));
-    // Without #[track_caller] the location is the guarded function itself.
-    assert_eq!(err.location().unwrap().file(), file!());
-    assert_ne!(err.location().unwrap().line(), line);
+    tracked_by_argument().unwrap();
 }
 
 #[test]
@@ -404,95 +330,365 @@ fn methods_behave_outside_async() {
     assert_eq!(store.first(), Some("a"));
 }
 
+/// How a guarded function reports a violation.
+#[derive(Debug, PartialEq)]
+enum Reports {
+    Error,
+    Panic,
+}
+
+/// A call of a guarded function, from an async context. `Err` is the guard's
+/// error, taken out of the function's own error type; a panic-mode call
+/// returns `Ok` if it returns at all.
+type Call<'a> = Box<dyn FnOnce() -> Result<(), SynchronousOnlyOperation> + 'a>;
+
+/// One guarded function and everything its refusal must say.
+struct Case<'a> {
+    function: &'static str,
+    message: &'static str,
+    reports: Reports,
+    /// Line and column of the function's name in this file.
+    at: (u32, u32),
+    call: Call<'a>,
+}
+
+/// Line and column (1-based) of the name of the first `fn name` at or after
+/// the first line containing `anchor`, in this file.
+fn name_position(anchor: &str, name: &str) -> (u32, u32) {
+    let source = include_str!("shapes.rs");
+    let lines: Vec<&str> = source.lines().collect();
+    let start = lines
+        .iter()
+        .position(|line| line.contains(anchor))
+        .unwrap_or_else(|| panic!("{anchor:?} not in shapes.rs"));
+    let (line, text) = lines[start..]
+        .iter()
+        .enumerate()
+        .find(|(_, text)| text.contains(&format!("fn {name}")))
+        .unwrap_or_else(|| panic!("no `fn {name}` after {anchor:?}"));
+    let column = text.find(&format!("fn {name}")).unwrap() + "fn ".len();
+    ((start + line + 1) as u32, column as u32 + 1)
+}
+
+fn free_function<'a>(
+    name: &'static str,
+    reports: Reports,
+    call: impl FnOnce() -> Result<(), SynchronousOnlyOperation> + 'a,
+) -> Case<'a> {
+    Case {
+        function: format!("shapes::{name}").leak(),
+        message: DEFAULT_MESSAGE,
+        reports,
+        at: name_position(&format!("fn {name}"), name),
+        call: Box::new(call),
+    }
+}
+
+/// Calls `case` from an async context and checks every part of the refusal:
+/// returned or panicked, the function's path, the message, and a location at
+/// the function's name (the span the expansion gives the check).
+fn assert_refused(case: Case<'_>) {
+    let Case {
+        function,
+        message,
+        reports,
+        at: (line, column),
+        call,
+    } = case;
+    assert!(
+        !async_unsafe_runtime::is_override_active(),
+        "these tests need the guard on: unset ALLOW_ASYNC_UNSAFE"
+    );
+    let outcome = in_async(|| catch_unwind(AssertUnwindSafe(call)));
+    let expected = format!("{message} (`{function}` at {}:{line}:{column})", file!());
+    match outcome {
+        Ok(Ok(())) => panic!("{function}: not refused"),
+        Ok(Err(err)) => {
+            assert_eq!(reports, Reports::Error, "{function} returned {err}");
+            assert_eq!(err.function(), function);
+            assert_eq!(err.message(), message, "{function}");
+            let location = err.location().expect("a location");
+            assert_eq!(
+                (location.file(), location.line(), location.column()),
+                (file!(), line, column),
+                "{function}"
+            );
+            assert_eq!(err.to_string(), expected);
+        }
+        Err(payload) => {
+            assert_eq!(reports, Reports::Panic, "{function} panicked");
+            assert_eq!(payload_text(payload), expected);
+        }
+    }
+}
+
+#[test]
+fn free_functions_refuse_inside_async() {
+    use Reports::{Error, Panic};
+    let cases = vec![
+        free_function("longest", Error, || longest("a", "b", [1u8], "x").map(drop)),
+        free_function("patterns", Panic, || {
+            patterns((1, 2), Point { x: 1, y: 2 }, 0, vec![]);
+            Ok(())
+        }),
+        free_function("factorial", Panic, || {
+            factorial(3);
+            Ok(())
+        }),
+        free_function("never", Panic, || never("here")),
+        free_function("read_raw", Panic, || {
+            unsafe { read_raw(&1) };
+            Ok(())
+        }),
+        free_function("c_unwind_abi", Panic, || {
+            c_unwind_abi(1);
+            Ok(())
+        }),
+        free_function("inner_attributes", Panic, || {
+            inner_attributes();
+            Ok(())
+        }),
+        free_function("io_result", Error, || {
+            let err = io_result().unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::Other);
+            Err(*err.into_inner().unwrap().downcast().unwrap())
+        }),
+        free_function("anyhow_result", Error, || {
+            Err(anyhow_result().unwrap_err().downcast().unwrap())
+        }),
+        free_function("boxed_result", Error, || {
+            Err(*boxed_result().unwrap_err().downcast().unwrap())
+        }),
+        free_function("aliased", Error, || {
+            aliased().map(drop).map_err(|DbError::Guard(err)| err)
+        }),
+        free_function("forced_panic", Panic, || forced_panic().map(drop)),
+        free_function("formatted", Panic, || {
+            let _ = Formatted.to_string();
+            Ok(())
+        }),
+        Case {
+            message: "use the pool: sync_to_async(|| positional())",
+            ..free_function("positional", Error, positional)
+        },
+        Case {
+            message: "named message",
+            ..free_function("named", Error, named)
+        },
+        free_function("through_reexport", Error, through_reexport),
+        free_function("untracked", Error, untracked),
+    ];
+    for case in cases {
+        assert_refused(case);
+    }
+}
+
+/// A panic-mode call: returns `Ok` if the guard lets it through.
+fn panics<'a>(
+    call: impl FnOnce() + 'a,
+) -> impl FnOnce() -> Result<(), SynchronousOnlyOperation> + 'a {
+    move || {
+        call();
+        Ok(())
+    }
+}
+
+/// A method, found in this file as the first `fn name` after `anchor`.
+fn method<'a>(
+    function: &'static str,
+    message: &'static str,
+    reports: Reports,
+    (anchor, name): (&str, &str),
+    call: impl FnOnce() -> Result<(), SynchronousOnlyOperation> + 'a,
+) -> Case<'a> {
+    Case {
+        function,
+        message,
+        reports,
+        at: name_position(anchor, name),
+        call: Box::new(call),
+    }
+}
+
 #[test]
 fn methods_refuse_inside_async() {
+    use Reports::{Error, Panic};
     let mut c = Counter { n: 1 };
-    let err = in_async(|| refused(c.bump()));
-    assert_eq!(err.function(), "shapes::Counter::bump");
-    assert_eq!(c.n, 1, "the body must not run");
-
-    type Call<'a> = Box<dyn FnOnce() + 'a>;
-    let cases: Vec<(&str, Call<'_>)> = vec![
-        (
+    let mut store = Store { items: vec![1] };
+    let on_disk = "Store blocks on disk: use sync_to_async";
+    let counter = "impl Counter {";
+    let store_impl = "impl<T: Clone> Store<T>";
+    let cases = vec![
+        method(
             "shapes::Counter::get",
-            Box::new(|| {
+            DEFAULT_MESSAGE,
+            Panic,
+            (counter, "get"),
+            panics(|| {
                 let _ = c.get();
             }),
         ),
-        (
+        method(
             "shapes::Counter::into_n",
-            Box::new(|| {
+            DEFAULT_MESSAGE,
+            Panic,
+            (counter, "into_n"),
+            panics(|| {
                 let _ = c.clone().into_n();
             }),
         ),
-        (
+        method(
             "shapes::Counter::mut_self",
-            Box::new(|| {
+            DEFAULT_MESSAGE,
+            Panic,
+            (counter, "mut_self"),
+            panics(|| {
                 let _ = c.clone().mut_self();
             }),
         ),
-        (
+        method(
             "shapes::Counter::boxed",
-            Box::new(|| {
+            DEFAULT_MESSAGE,
+            Panic,
+            (counter, "boxed"),
+            panics(|| {
                 let _ = Box::new(c.clone()).boxed();
             }),
         ),
-        (
+        method(
             "shapes::Counter::shared",
-            Box::new(|| {
+            DEFAULT_MESSAGE,
+            Panic,
+            (counter, "shared"),
+            panics(|| {
                 let _ = Arc::new(c.clone()).shared();
             }),
         ),
-        (
+        method(
             "shapes::Counter::new_with",
-            Box::new(|| {
+            DEFAULT_MESSAGE,
+            Panic,
+            (counter, "new_with"),
+            panics(|| {
                 let _ = Counter::new_with(1);
             }),
         ),
-        (
+        method(
             "<shapes::Counter as shapes::Named>::name",
-            Box::new(|| {
+            DEFAULT_MESSAGE,
+            Panic,
+            ("impl Named for Counter", "name"),
+            panics(|| {
                 let _ = c.name();
             }),
         ),
-        (
+        method(
             "shapes::Named::shout",
-            Box::new(|| {
+            DEFAULT_MESSAGE,
+            Panic,
+            ("trait Named", "shout"),
+            panics(|| {
                 let _ = Shouter.shout();
             }),
         ),
-        (
+        method(
             "<shapes::Shouter as shapes::Named>::name",
-            Box::new(|| {
+            DEFAULT_MESSAGE,
+            Panic,
+            ("impl Named for Shouter", "name"),
+            panics(|| {
                 let _ = Shouter.name();
             }),
         ),
-        (
+        method(
             "shapes::Store<_>::new",
-            Box::new(|| {
+            on_disk,
+            Panic,
+            (store_impl, "new"),
+            panics(|| {
                 let _ = Store::<u8>::new();
             }),
         ),
-        (
+        method(
             "shapes::Store<_>::first",
-            Box::new(|| {
+            on_disk,
+            Panic,
+            (store_impl, "first"),
+            panics(|| {
                 let _ = Store::<u8> { items: vec![] }.first();
             }),
         ),
     ];
-    for (function, call) in cases {
-        let text = in_async(|| panic_text(call));
-        assert!(
-            text.contains(&format!("`{function}`")),
-            "{function}: {text}"
-        );
+    for case in cases {
+        assert_refused(case);
     }
 
-    let mut store = Store { items: vec![1] };
-    let err = in_async(|| refused(store.put(2)));
-    assert_eq!(err.message(), "Store blocks on disk: use sync_to_async");
-    assert_eq!(err.function(), "shapes::Store<_>::put");
-    let err = in_async(|| refused(store.contains(&1)));
-    assert_eq!(err.message(), "contains has its own message");
-    assert_eq!(store.items, vec![1]);
+    // The error-mode methods change state that must stay as it was: their
+    // bodies do not run.
+    let cases = vec![
+        method(
+            "shapes::Counter::bump",
+            DEFAULT_MESSAGE,
+            Error,
+            (counter, "bump"),
+            || c.bump().map(drop),
+        ),
+        method(
+            "shapes::Store<_>::put",
+            on_disk,
+            Error,
+            (store_impl, "put"),
+            || store.put(2).map(drop),
+        ),
+    ];
+    for case in cases {
+        assert_refused(case);
+    }
+    assert_refused(method(
+        "shapes::Store<_>::contains",
+        "contains has its own message",
+        Error,
+        (store_impl, "contains"),
+        || store.contains(&1).map(drop),
+    ));
+    assert_eq!(c.n, 1, "the body must not run");
+    assert_eq!(store.items, vec![1], "the body must not run");
+}
+
+/// The location of the call `call_text` that starts `before` columns before a
+/// `column!()` on the same line.
+fn call_site(line: u32, column: u32, before: &str) -> (&'static str, u32, u32) {
+    (file!(), line, column - before.len() as u32)
+}
+
+#[test]
+fn track_caller_moves_the_location_to_the_caller() {
+    let location = |err: SynchronousOnlyOperation| {
+        let at = err.location().expect("a location");
+        assert!(
+            err.to_string().contains(&at.to_string()),
+            "the text shows the location: {err}"
+        );
+        (at.file(), at.line(), at.column())
+    };
+    // Written by hand: `#[async_unsafe] #[track_caller]`.
+    let (err, line, column) = in_async(|| (tracked(), line!(), column!()));
+    assert_eq!(
+        location(err.unwrap_err()),
+        call_site(line, column, "tracked(), line!(), ")
+    );
+    // Asked of the attribute: `#[async_unsafe(track_caller)]`.
+    let (err, line, column) = in_async(|| (tracked_by_argument(), line!(), column!()));
+    assert_eq!(
+        location(err.unwrap_err()),
+        call_site(line, column, "tracked_by_argument(), line!(), ")
+    );
+
+    // The trade-off: what the body calls with `#[track_caller]` sees the
+    // caller too.
+    let (at, line, column) = (where_called(), line!(), column!());
+    assert_eq!(
+        (at.file(), at.line(), at.column()),
+        call_site(line, column, "where_called(), line!(), ")
+    );
 }
