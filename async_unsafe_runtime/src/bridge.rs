@@ -340,7 +340,7 @@ pub fn async_to_sync<F: Future>(future: F) -> Result<F::Output, SynchronousOnlyO
         return Err(SynchronousOnlyOperation::new(
             ASYNC_TO_SYNC_MESSAGE,
             "async_unsafe_runtime::async_to_sync",
-            Some(Location::caller()),
+            Location::caller(),
         ));
     }
     let current = Handle::try_current().ok();
