@@ -136,7 +136,11 @@ mod error;
 mod scope;
 
 pub use allow::{ALLOW_ENV, Override, current_override, is_override_active, set_override};
-pub use bridge::{SyncToAsync, SyncToAsyncFuture, async_to_sync, sync_to_async};
+pub use bridge::async_to_sync::async_to_sync;
+pub use bridge::sync_to_async::{SyncToAsync, SyncToAsyncFuture, sync_to_async};
+pub use bridge::thread_sensitive::{
+    ThreadSensitiveScope, set_thread_sensitive_wait_limit, thread_sensitive_scope,
+};
 pub use check::{check, is_async_context};
 pub use detect::{EventLoopGuard, enter_event_loop};
 pub use error::{DEFAULT_MESSAGE, SynchronousOnlyOperation};

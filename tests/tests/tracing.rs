@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use async_unsafe_runtime::{
     DEFAULT_MESSAGE, Override, SynchronousOnlyOperation, allow_in_future, async_unsafe,
-    set_override, sync_to_async,
+    set_override, set_thread_sensitive_wait_limit, sync_to_async, thread_sensitive_scope,
 };
 use tracing::field::{Field, Visit};
 use tracing::{Event, Instrument, Level, Span, Subscriber};
@@ -142,5 +142,38 @@ fn span_follows_the_closure_and_override_is_a_warning() {
     assert!(
         !events[0].1.contains("task_id="),
         "no task in a root: {events:?}"
+    );
+    drop(events);
+
+    // A thread-sensitive call that waited longer than the limit behind another
+    // one is reported when it starts.
+    EVENTS.lock().unwrap().clear();
+    set_thread_sensitive_wait_limit(std::time::Duration::from_millis(10));
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    rt.block_on(thread_sensitive_scope(async move {
+        let first = sync_to_async(move || released.recv().unwrap()).thread_sensitive();
+        let behind = sync_to_async(|| ()).thread_sensitive();
+        // Both are queued before the first is released, 50 ms later.
+        tokio::join!(first, behind, async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            release.send(()).unwrap();
+        });
+    }));
+    set_thread_sensitive_wait_limit(std::time::Duration::from_secs(1));
+    let events = EVENTS.lock().unwrap();
+    let waits: Vec<u64> = events
+        .iter()
+        .filter(|(level, text)| *level == Level::WARN && text.starts_with("target=async_unsafe "))
+        .filter_map(|(_, text)| {
+            let ms = text.split("waited_ms=").nth(1)?;
+            ms.split(' ').next()?.parse().ok()
+        })
+        .collect();
+    assert!(waits.iter().any(|&ms| ms >= 50), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|(_, text)| text.contains("thread=\"async-unsafe-scope\"")),
+        "{events:?}"
     );
 }
