@@ -101,7 +101,8 @@ static BY_ENV: OnceLock<Override> = OnceLock::new();
 ///
 /// let rt = tokio::runtime::Runtime::new().unwrap();
 /// set_override(Override::Warn);
-/// // Let through (and reported on standard error): nothing fails.
+/// // Let through: nothing fails. (The report, on standard error here, is
+/// // checked by the repository's tests/tests/override.rs and tracing.rs.)
 /// assert!(rt.block_on(async { check("legacy::load") }).is_ok());
 /// set_override(Override::Deny);
 /// assert!(rt.block_on(async { check("legacy::load") }).is_err());

@@ -16,11 +16,16 @@ struct Child {
 }
 
 fn child(scenario: &str, env: Option<&str>) -> Child {
+    child_with(scenario, env.map(|value| (ALLOW_ENV, value)))
+}
+
+fn child_with<'a>(scenario: &str, env: impl IntoIterator<Item = (&'a str, &'a str)>) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_override_child"));
-    cmd.arg(scenario).env_remove(ALLOW_ENV);
-    if let Some(value) = env {
-        cmd.env(ALLOW_ENV, value);
-    }
+    cmd.arg(scenario)
+        .env_remove(ALLOW_ENV)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
+    cmd.envs(env);
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success(), "child failed: {stderr}");
@@ -223,4 +228,30 @@ fn deny_beats_the_environment() {
             "refused=false",
         ]
     );
+}
+
+#[test]
+fn a_backtrace_is_captured_only_when_asked_for_and_clones_share_it() {
+    for (env, captured) in [
+        (vec![], false),
+        (vec![("RUST_BACKTRACE", "0")], false),
+        (
+            vec![("RUST_LIB_BACKTRACE", "0"), ("RUST_BACKTRACE", "1")],
+            false,
+        ),
+        (vec![("RUST_BACKTRACE", "1")], true),
+        (vec![("RUST_LIB_BACKTRACE", "1")], true),
+    ] {
+        let out = child_with("backtrace", env.clone());
+        let status = if captured { "Captured" } else { "Disabled" };
+        assert_eq!(
+            out.lines,
+            [
+                format!("status={status}"),
+                "shared=true".into(),
+                format!("names_caller={captured}"),
+            ],
+            "{env:?}"
+        );
+    }
 }

@@ -82,6 +82,26 @@ fn main() {
             std::thread::sleep(Duration::from_millis(1100));
             println!("refused={}", violations(1));
         }
+        "backtrace" => {
+            // Captured per RUST_BACKTRACE / RUST_LIB_BACKTRACE, shared by clones.
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            let err = rt
+                .block_on(rt.spawn(async { guarded() }))
+                .unwrap()
+                .unwrap_err();
+            let clone = err.clone();
+            println!("status={:?}", err.backtrace().status());
+            println!(
+                "shared={}",
+                std::ptr::eq(err.backtrace(), clone.backtrace())
+            );
+            println!(
+                "names_caller={}",
+                err.backtrace()
+                    .to_string()
+                    .contains("override_child::guarded")
+            );
+        }
         other => panic!("unknown scenario {other}"),
     }
 }
