@@ -26,7 +26,7 @@ const ASYNC_TO_SYNC_MESSAGE: &str = "You cannot use async_to_sync in the same th
 ///
 /// Either way the future is polled on the calling thread, so it need not be
 /// `Send`. While it waits, the calling thread serves the
-/// [thread-sensitive](SyncToAsync::thread_sensitive) calls the future makes, so
+/// [thread-sensitive](crate::SyncToAsync::thread_sensitive) calls the future makes, so
 /// they see this thread's thread-locals. Calls nest: sync → `async_to_sync` →
 /// async → `sync_to_async` → sync → `async_to_sync` → async works.
 ///
