@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use async_unsafe_runtime::{SynchronousOnlyOperation, allow_async_unsafe, async_unsafe};
+use async_unsafe_runtime::{Override, SynchronousOnlyOperation, async_unsafe, set_override};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 #[inline(never)]
@@ -58,12 +58,12 @@ fn contexts(c: &mut Criterion) {
         });
     }
     g.bench_function("override_on", |b| {
-        allow_async_unsafe(true);
+        set_override(Override::Allow);
         b.iter_custom(|n| {
             rt.block_on(rt.spawn(async move { run(n, guarded) }))
                 .unwrap()
         });
-        allow_async_unsafe(false);
+        set_override(Override::FromEnv);
     });
     g.finish();
 

@@ -1,7 +1,7 @@
 use std::panic::Location;
 
 use crate::detect::{Declared, Detector, Tokio};
-use crate::{DEFAULT_MESSAGE, SynchronousOnlyOperation, allow};
+use crate::{DEFAULT_MESSAGE, SynchronousOnlyOperation, allow, scope};
 
 /// Whether the current thread is driving an async event loop, so that blocking
 /// here would stall it.
@@ -12,8 +12,9 @@ use crate::{DEFAULT_MESSAGE, SynchronousOnlyOperation, allow};
 /// plain threads, in `spawn_blocking`, in `block_in_place` and under a bare
 /// `Runtime::enter` guard. With the `futures` feature, `futures::executor`'s
 /// `block_on` and pools count too, and any executor can declare its threads
-/// with [`enter_event_loop`](crate::enter_event_loop). The override ([`allow_async_unsafe`](crate::allow_async_unsafe))
-/// does not change the answer.
+/// with [`enter_event_loop`](crate::enter_event_loop). The override
+/// ([`set_override`](crate::set_override)) and the scoped allowances do not
+/// change the answer.
 ///
 /// Outside any runtime this costs a couple of thread-local reads.
 ///
@@ -50,9 +51,11 @@ fn futures_executor_entered() -> bool {
 /// for code that cannot use the `#[async_unsafe]` attribute.
 ///
 /// `function` names the guarded operation in the error; the error's location is
-/// the caller of `check`. When an override is active the violation is let
-/// through and reported: once per process by [`allow_async_unsafe`](crate::allow_async_unsafe),
-/// every time (rate-limited) in [warn mode](crate::warn_async_unsafe).
+/// the caller of `check`. A violation is let through, and recorded, inside
+/// [`capture_violations`](crate::capture_violations); let through under an
+/// allowance ([`allow_on_this_thread`](crate::allow_on_this_thread),
+/// [`allow_in_future`](crate::allow_in_future)) or an active
+/// [`Override`](crate::Override), and reported as that says.
 ///
 /// ```
 /// use async_unsafe_runtime::{check, SynchronousOnlyOperation};
@@ -63,10 +66,9 @@ fn futures_executor_entered() -> bool {
 /// }
 ///
 /// assert!(query("select 1").is_ok());
+/// # async_unsafe_runtime::set_override(async_unsafe_runtime::Override::Deny);
 /// let rt = tokio::runtime::Runtime::new().unwrap();
-/// # if !async_unsafe_runtime::is_override_active() {
 /// assert!(rt.block_on(async { query("select 1") }).is_err());
-/// # }
 /// ```
 #[inline]
 #[track_caller]
@@ -77,6 +79,9 @@ pub fn check(function: &'static str) -> Result<(), SynchronousOnlyOperation> {
     violation(DEFAULT_MESSAGE, || function, Location::caller())
 }
 
+/// What a detected violation does: a capture or an allowance of this thread
+/// ([`scope`](crate::scope)) decides first, then the process override; the
+/// error is built once, and only when someone needs it.
 #[cold]
 #[inline(never)]
 pub(crate) fn violation(
@@ -84,10 +89,14 @@ pub(crate) fn violation(
     function: impl Fn() -> &'static str + Copy,
     location: &'static Location<'static>,
 ) -> Result<(), SynchronousOnlyOperation> {
-    let err = move || SynchronousOnlyOperation::new(message, function(), Some(location));
-    if allow::let_through(err) {
-        Ok(())
-    } else {
-        Err(err())
+    let mut built = None;
+    let mut err = || {
+        built
+            .get_or_insert_with(|| SynchronousOnlyOperation::new(message, function(), location))
+            .clone()
+    };
+    if scope::let_through(&mut err) || allow::let_through(&mut err) {
+        return Ok(());
     }
+    Err(built.unwrap_or_else(|| SynchronousOnlyOperation::new(message, function(), location)))
 }

@@ -166,8 +166,15 @@ pub fn enter_event_loop() -> EventLoopGuard {
 /// [`enter_event_loop`].
 ///
 /// ```
-/// let guard: async_unsafe_runtime::EventLoopGuard = async_unsafe_runtime::enter_event_loop();
-/// drop(guard);
+/// use async_unsafe_runtime::{EventLoopGuard, Override, check, enter_event_loop, set_override};
+///
+/// set_override(Override::Deny);
+/// let outer: EventLoopGuard = enter_event_loop();
+/// let inner = enter_event_loop();
+/// drop(inner);
+/// assert!(check("db::load").is_err()); // the outer guard still declares the loop
+/// drop(outer);
+/// assert!(check("db::load").is_ok());
 /// ```
 #[must_use = "the thread counts as an event loop only while the guard lives"]
 #[derive(Debug)]

@@ -1,5 +1,7 @@
+use std::backtrace::{Backtrace, BacktraceStatus};
 use std::fmt;
 use std::panic::Location;
+use std::sync::Arc;
 
 /// Django's message, kept word for word so that people who know the Python
 /// error recognise this one.
@@ -15,40 +17,56 @@ pub const DEFAULT_MESSAGE: &str =
 ///
 /// Returned by [`check`](crate::check) and by functions marked
 /// `#[async_unsafe]` that return a `Result`; functions with any other return
-/// type panic with this error's text instead. It names the guarded function and,
-/// where it is known, the source location of the call.
+/// type panic with this error's text instead. It names the guarded function and
+/// the source location of the call, and carries the tokio task id and a
+/// backtrace when there are ones.
 ///
 /// It converts into [`std::io::Error`] (kind [`Other`](std::io::ErrorKind::Other)),
-/// so guarded functions returning `io::Result` need no `map_err`.
+/// so guarded functions returning `io::Result` need no `map_err`. Clones share
+/// the captured backtrace.
 ///
 /// ```
-/// use async_unsafe_runtime::{check, DEFAULT_MESSAGE};
+/// use async_unsafe_runtime::{check, Override, set_override, DEFAULT_MESSAGE};
 ///
+/// set_override(Override::Deny);
 /// let rt = tokio::runtime::Runtime::new().unwrap();
 /// let err = rt.block_on(async { check("demo::load") }).unwrap_err();
 /// assert_eq!(err.message(), DEFAULT_MESSAGE);
 /// assert_eq!(err.function(), "demo::load");
-/// assert!(err.location().is_some());
+/// assert_eq!(err.location().file(), file!());
 /// assert!(err.to_string().contains("demo::load"));
+/// # set_override(Override::FromEnv);
 /// ```
 #[derive(Clone, thiserror::Error)]
-#[error("{message} (`{function}`{at})", at = At(*.location))]
+#[error("{message} (`{function}` at {location})")]
 pub struct SynchronousOnlyOperation {
     message: &'static str,
     function: &'static str,
-    location: Option<&'static Location<'static>>,
+    location: &'static Location<'static>,
+    task_id: Option<tokio::task::Id>,
+    /// `None` when backtraces are off: nothing captured, nothing allocated.
+    backtrace: Option<Arc<Backtrace>>,
 }
 
+/// What [`SynchronousOnlyOperation::backtrace`] returns when none was captured.
+static DISABLED: Backtrace = Backtrace::disabled();
+
 impl SynchronousOnlyOperation {
+    /// Captures the task id, and a backtrace when `RUST_BACKTRACE` /
+    /// `RUST_LIB_BACKTRACE` ask for one (std reads them once per process).
     pub(crate) fn new(
         message: &'static str,
         function: &'static str,
-        location: Option<&'static Location<'static>>,
+        location: &'static Location<'static>,
     ) -> Self {
+        let backtrace = Backtrace::capture();
         Self {
             message,
             function,
             location,
+            task_id: tokio::task::try_id(),
+            backtrace: (backtrace.status() == BacktraceStatus::Captured)
+                .then(|| Arc::new(backtrace)),
         }
     }
 
@@ -56,6 +74,8 @@ impl SynchronousOnlyOperation {
     /// function chose its own.
     ///
     /// ```
+    /// # use async_unsafe_runtime::{Override, set_override};
+    /// # set_override(Override::Deny);
     /// # let rt = tokio::runtime::Runtime::new().unwrap();
     /// # let err = rt.block_on(async { async_unsafe_runtime::check("f") }).unwrap_err();
     /// assert_eq!(err.message(), async_unsafe_runtime::DEFAULT_MESSAGE);
@@ -67,6 +87,8 @@ impl SynchronousOnlyOperation {
     /// The path of the guarded function, such as `my_crate::db::Repo::load`.
     ///
     /// ```
+    /// # use async_unsafe_runtime::{Override, set_override};
+    /// # set_override(Override::Deny);
     /// # let rt = tokio::runtime::Runtime::new().unwrap();
     /// # let err = rt.block_on(async { async_unsafe_runtime::check("db::load") }).unwrap_err();
     /// assert_eq!(err.function(), "db::load");
@@ -77,15 +99,53 @@ impl SynchronousOnlyOperation {
 
     /// Where the guard was reached: the caller of [`check`](crate::check), or,
     /// for an `#[async_unsafe]` function, the function itself unless it is also
-    /// `#[track_caller]`, in which case it is the function's caller.
+    /// `#[track_caller]`, in which case it is the function's caller (whatever
+    /// [`Location::caller`] gives there).
     ///
     /// ```
+    /// # use async_unsafe_runtime::{Override, set_override};
+    /// # set_override(Override::Deny);
     /// # let rt = tokio::runtime::Runtime::new().unwrap();
     /// # let err = rt.block_on(async { async_unsafe_runtime::check("f") }).unwrap_err();
-    /// assert!(err.location().unwrap().file().ends_with(".rs"));
+    /// assert!(err.location().file().ends_with(".rs"));
     /// ```
-    pub fn location(&self) -> Option<&'static Location<'static>> {
+    pub fn location(&self) -> &'static Location<'static> {
         self.location
+    }
+
+    /// The id of the tokio task the violation happened in, if it happened in
+    /// one (not in a `block_on` root, nor under another executor).
+    ///
+    /// ```
+    /// use async_unsafe_runtime::{Override, check, set_override};
+    ///
+    /// set_override(Override::Deny);
+    /// let rt = tokio::runtime::Runtime::new().unwrap();
+    /// let task = rt.spawn(async { (tokio::task::id(), check("f").unwrap_err()) });
+    /// let (id, err) = rt.block_on(task).unwrap();
+    /// assert_eq!(err.task_id(), Some(id));
+    /// # set_override(Override::FromEnv);
+    /// ```
+    pub fn task_id(&self) -> Option<tokio::task::Id> {
+        self.task_id
+    }
+
+    /// The stack at the violation, captured by the standard rules of
+    /// [`Backtrace::capture`]: only when `RUST_LIB_BACKTRACE` (or, when that is
+    /// unset, `RUST_BACKTRACE`) is set and not `0`. Otherwise a disabled
+    /// backtrace, and nothing was paid for it.
+    ///
+    /// ```
+    /// use std::backtrace::BacktraceStatus;
+    /// # use async_unsafe_runtime::{Override, set_override};
+    /// # set_override(Override::Deny);
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # let err = rt.block_on(async { async_unsafe_runtime::check("f") }).unwrap_err();
+    /// let status = err.backtrace().status();
+    /// assert!(matches!(status, BacktraceStatus::Captured | BacktraceStatus::Disabled));
+    /// ```
+    pub fn backtrace(&self) -> &Backtrace {
+        self.backtrace.as_deref().unwrap_or(&DISABLED)
     }
 }
 
@@ -94,7 +154,9 @@ impl fmt::Debug for SynchronousOnlyOperation {
         f.debug_struct("SynchronousOnlyOperation")
             .field("message", &self.message)
             .field("function", &self.function)
-            .field("location", &self.location.map(ToString::to_string))
+            .field("location", &self.location.to_string())
+            .field("task_id", &self.task_id)
+            .field("backtrace", &self.backtrace().status())
             .finish()
     }
 }
@@ -102,17 +164,6 @@ impl fmt::Debug for SynchronousOnlyOperation {
 impl From<SynchronousOnlyOperation> for std::io::Error {
     fn from(err: SynchronousOnlyOperation) -> Self {
         std::io::Error::other(err)
-    }
-}
-
-struct At(Option<&'static Location<'static>>);
-
-impl fmt::Display for At {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(location) => write!(f, " at {location}"),
-            None => Ok(()),
-        }
     }
 }
 
@@ -125,16 +176,32 @@ mod tests {
         fn bounds<T: Clone + Send + Sync + 'static + std::error::Error>() {}
         bounds::<SynchronousOnlyOperation>();
 
-        let err =
-            SynchronousOnlyOperation::new("msg", "a::b", Some(std::panic::Location::caller()));
+        let here = std::panic::Location::caller();
+        let err = SynchronousOnlyOperation::new("msg", "a::b", here);
         let debug = format!("{err:?}");
         assert!(
             debug.contains("\"msg\"") && debug.contains("\"a::b\""),
             "{debug}"
         );
         assert!(debug.contains(file!()), "{debug}");
+        assert!(debug.contains("task_id: None"), "{debug}");
         assert_eq!(err.clone().to_string(), err.to_string());
-        let without = SynchronousOnlyOperation::new("msg", "a::b", None);
-        assert_eq!(without.to_string(), "msg (`a::b`)");
+        assert_eq!(err.to_string(), format!("msg (`a::b` at {here})"));
+    }
+
+    #[test]
+    fn a_clone_shares_the_captured_backtrace() {
+        let err = SynchronousOnlyOperation::new("msg", "a::b", std::panic::Location::caller());
+        let clone = err.clone();
+        match (&err.backtrace, &clone.backtrace) {
+            (Some(a), Some(b)) => assert!(std::sync::Arc::ptr_eq(a, b)),
+            (None, None) => {
+                assert_eq!(
+                    clone.backtrace().status(),
+                    std::backtrace::BacktraceStatus::Disabled
+                )
+            }
+            _ => panic!("a clone differs from its original"),
+        }
     }
 }

@@ -27,9 +27,9 @@
 //!     Ok(format!("user {id}")) // a blocking query would go here
 //! }
 //!
+//! # async_unsafe_runtime::set_override(async_unsafe_runtime::Override::Deny);
 //! let rt = tokio::runtime::Runtime::new().unwrap();
 //! rt.block_on(async {
-//!     # if async_unsafe_runtime::is_override_active() { return; }
 //!     // Called straight from async code: refused.
 //!     let err = load_user(1).unwrap_err();
 //!     assert!(err.function().ends_with("load_user"));
@@ -94,11 +94,20 @@
 //!
 //! If you are *absolutely* in dire need to run async-unsafe code from an
 //! async context (it is forced on you by an environment such as a notebook,
-//! and you are sure nothing runs it concurrently) the guard can be switched
-//! off with the [`ALLOW_ENV`] environment variable (`ALLOW_ASYNC_UNSAFE=1`)
-//! or, without `unsafe` `set_var`, with [`allow_async_unsafe`]. While adopting
-//! the guard in a large codebase, `ALLOW_ASYNC_UNSAFE=warn` or
-//! [`warn_async_unsafe`] let violations through and report each one.
+//! and you are sure nothing runs it concurrently), let it through as narrowly
+//! as you can:
+//!
+//! - for one thread or one future: [`allow_on_this_thread`] and
+//!   [`allow_in_future`]; every other thread and task stays guarded;
+//! - for the whole process: `ALLOW_ASYNC_UNSAFE=1` ([`ALLOW_ENV`]) or, from
+//!   code, [`set_override`]`(`[`Override::Allow`]`)`. While adopting the guard
+//!   in a large codebase, `ALLOW_ASYNC_UNSAFE=warn` or [`Override::Warn`] let
+//!   violations through and report each one (rate-limited).
+//!
+//! [`Override::Deny`] switches the guard on whatever the environment says,
+//! which is what tests want; [`capture_violations`] lets a test assert which
+//! violations a code path makes. Reports go to standard error, or to `tracing`
+//! (target `async_unsafe`) with the `tracing` feature and a subscriber.
 //!
 //! **Do not use it in production.** If you enable it and there is concurrent
 //! access to async-unsafe code, you may suffer data loss or corruption. An
@@ -108,9 +117,10 @@
 //! - `macros` (default): re-exports the [`async_unsafe`] attribute.
 //! - `futures`: counts `futures::executor::block_on` and its pools as async
 //!   contexts.
-//! - `tracing`: reports overrides and warn-mode violations through `tracing`
-//!   (when a subscriber is set) instead of standard error, and carries the
-//!   current span into [`sync_to_async`] closures.
+//! - `tracing`: reports overrides and warn-mode violations as `tracing`
+//!   events under the target `async_unsafe` (when a subscriber is set;
+//!   standard error otherwise, and always without the feature), and carries
+//!   the current span into [`sync_to_async`] closures.
 
 #![warn(missing_docs)]
 
@@ -123,12 +133,21 @@ mod bridge;
 mod check;
 mod detect;
 mod error;
+mod scope;
 
-pub use allow::{ALLOW_ENV, allow_async_unsafe, is_override_active, warn_async_unsafe};
-pub use bridge::{SyncToAsync, SyncToAsyncFuture, async_to_sync, sync_to_async};
+pub use allow::{ALLOW_ENV, Override, current_override, is_override_active, set_override};
+pub use bridge::async_to_sync::async_to_sync;
+pub use bridge::sync_to_async::{SyncToAsync, SyncToAsyncFuture, sync_to_async};
+pub use bridge::thread_sensitive::{
+    ThreadSensitiveScope, set_thread_sensitive_wait_limit, thread_sensitive_scope,
+};
 pub use check::{check, is_async_context};
 pub use detect::{EventLoopGuard, enter_event_loop};
 pub use error::{DEFAULT_MESSAGE, SynchronousOnlyOperation};
+pub use scope::{
+    AllowGuard, AllowInFuture, CaptureViolations, allow_in_future, allow_on_this_thread,
+    capture_violations, capture_violations_in_future,
+};
 
 /// Marks a synchronous function as unsafe to call from an async context.
 ///
@@ -177,11 +196,10 @@ pub use error::{DEFAULT_MESSAGE, SynchronousOnlyOperation};
 /// }
 ///
 /// assert_eq!(Repo.count().unwrap(), 3);
+/// # async_unsafe_runtime::set_override(async_unsafe_runtime::Override::Deny);
 /// let rt = tokio::runtime::Runtime::new().unwrap();
-/// # if !async_unsafe_runtime::is_override_active() {
 /// let err = rt.block_on(async { Repo.count() }).unwrap_err();
 /// assert!(err.to_string().contains("blocking connection"));
-/// # }
 /// ```
 ///
 /// With `track_caller`, the location is the caller's:

@@ -5,10 +5,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, ThreadId};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_unsafe_runtime::{
     SynchronousOnlyOperation, async_to_sync, async_unsafe, is_async_context, sync_to_async,
+    thread_sensitive_scope,
 };
 use tokio::runtime::{Builder, Handle, Runtime};
 
@@ -141,35 +142,35 @@ fn results_and_panics_cross_async_to_sync() {
 
 #[test]
 fn default_mode_runs_in_parallel() {
-    let rt = multi_thread();
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    let most = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
-    rt.block_on(async {
-        let calls: Vec<_> = (0..8)
-            .map(|_| {
-                let (in_flight, most) = (in_flight.clone(), most.clone());
-                tokio::spawn(async move {
-                    sync_to_async(move || {
-                        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                        most.fetch_max(now, Ordering::SeqCst);
-                        thread::sleep(Duration::from_millis(100));
-                        in_flight.fetch_sub(1, Ordering::SeqCst);
-                    })
-                    .await
+    // Eight calls that each wait for all eight: they finish only if they run
+    // at the same time.
+    within(|| {
+        let rt = multi_thread();
+        let all = Arc::new(std::sync::Barrier::new(8));
+        rt.block_on(async {
+            let calls: Vec<_> = (0..8)
+                .map(|_| {
+                    let all = all.clone();
+                    tokio::spawn(async move { sync_to_async(move || all.wait()).await })
                 })
-            })
-            .collect();
-        for call in calls {
-            call.await.unwrap();
-        }
+                .collect();
+            for call in calls {
+                call.await.unwrap();
+            }
+        });
     });
-    assert_eq!(most.load(Ordering::SeqCst), 8, "all eight calls overlapped");
-    assert!(
-        start.elapsed() < Duration::from_millis(800),
-        "{:?}",
-        start.elapsed()
-    );
+}
+
+/// Runs `f` on a thread of its own and fails, rather than hanging the test
+/// run, if it has not finished in a minute (a deadlock, not a slow machine).
+fn within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = std::sync::mpsc::channel();
+    thread::spawn(move || done.send(catch_unwind(AssertUnwindSafe(f))));
+    match result.recv_timeout(Duration::from_secs(60)) {
+        Ok(Ok(value)) => value,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => panic!("deadlock: not finished after a minute"),
+    }
 }
 
 #[test]
@@ -313,7 +314,7 @@ fn async_to_sync_in_async_contexts_is_an_error_not_a_hang() {
             "{err}"
         );
         assert_eq!(err.function(), "async_unsafe_runtime::async_to_sync");
-        assert_eq!(err.location().unwrap().file(), file!());
+        assert_eq!(err.location().file(), file!());
     };
     let rt = multi_thread();
     rt.block_on(async { check() });
@@ -359,7 +360,7 @@ fn many_threads_call_async_to_sync_at_once() {
 #[test]
 fn sync_to_async_outside_a_runtime_says_so() {
     use std::future::Future;
-    use std::task::{Context, Poll, Waker};
+    use std::task::{Context, Waker};
 
     let mut cx = Context::from_waker(Waker::noop());
     let mut fut = std::pin::pin!(sync_to_async(|| 1).into_future_for_test());
@@ -370,47 +371,223 @@ fn sync_to_async_outside_a_runtime_says_so() {
         .unwrap_or_else(|e| *e.downcast::<String>().unwrap());
     assert!(text.contains("outside a tokio runtime"), "{text}");
 
-    // The thread-sensitive mode needs no runtime at all.
-    let mut fut = std::pin::pin!(
-        sync_to_async(|| 2)
-            .thread_sensitive()
-            .into_future_for_test()
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            assert_eq!(v, 2);
-            break;
+    // The thread-sensitive mode needs no tokio runtime at all.
+    let sensitive = sync_to_async(|| 2)
+        .thread_sensitive()
+        .into_future_for_test();
+    assert_eq!(futures::executor::block_on(sensitive), 2);
+}
+
+/// Polls `future` once, then drops it.
+async fn start_then_drop<F: std::future::IntoFuture>(future: F) {
+    let mut future = std::pin::pin!(future.into_future());
+    std::future::poll_fn(|cx| {
+        assert!(future.as_mut().poll(cx).is_pending());
+        std::task::Poll::Ready(())
+    })
+    .await;
+}
+
+#[test]
+fn dropping_before_the_first_poll_runs_nothing_and_a_started_call_completes() {
+    let ran = Arc::new(AtomicUsize::new(0));
+    let rt = multi_thread();
+    for sensitive in [false, true] {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (finished, done) = std::sync::mpsc::channel();
+        rt.block_on(async {
+            let r = ran.clone();
+            drop(sync_to_async(move || r.fetch_add(1, Ordering::SeqCst)).into_future_for_test());
+            let r = ran.clone();
+            drop(sync_to_async(move || r.fetch_add(1, Ordering::SeqCst)).thread_sensitive());
+            // Started, then dropped while it waits: it still runs to the end.
+            let r = ran.clone();
+            let call = sync_to_async(move || {
+                released.recv().unwrap();
+                r.fetch_add(1, Ordering::SeqCst);
+                finished.send(()).unwrap();
+            });
+            if sensitive {
+                start_then_drop(call.thread_sensitive()).await;
+            } else {
+                start_then_drop(call).await;
+            }
+        });
+        release.send(()).unwrap();
+        done.recv().unwrap();
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_call_started_then_dropped_inside_async_to_sync_has_run_when_it_returns() {
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    async_to_sync(async move {
+        start_then_drop(sync_to_async(move || r.fetch_add(1, Ordering::SeqCst)).thread_sensitive())
+            .await;
+    })
+    .unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+}
+
+fn sensitive_thread() -> impl std::future::Future<Output = ThreadId> {
+    sync_to_async(|| thread::current().id())
+        .thread_sensitive()
+        .into_future_for_test()
+}
+
+#[test]
+fn scopes_run_in_parallel_each_on_one_thread_of_its_own() {
+    within(|| {
+        let rt = multi_thread();
+        let shared = rt.block_on(sensitive_thread());
+        // Two scopes whose calls each wait for the other's: they finish only
+        // if the scopes run their calls at the same time.
+        let both = Arc::new(std::sync::Barrier::new(2));
+        let scope = |both: Arc<std::sync::Barrier>| {
+            thread_sensitive_scope(async move {
+                let first = sensitive_thread().await;
+                sync_to_async(move || both.wait()).thread_sensitive().await;
+                let last = sensitive_thread().await;
+                assert_eq!(first, last, "one thread per scope");
+                first
+            })
+        };
+        let (a, b) = rt.block_on(async {
+            let a = tokio::spawn(scope(both.clone()));
+            let b = tokio::spawn(scope(both.clone()));
+            (a.await.unwrap(), b.await.unwrap())
+        });
+        assert_ne!(a, b);
+        assert!(a != shared && b != shared);
+        // Outside a scope, the shared thread as before.
+        assert_eq!(rt.block_on(sensitive_thread()), shared);
+    });
+}
+
+#[test]
+fn a_scope_inside_a_round_trip_and_a_round_trip_inside_a_scope() {
+    within(|| {
+        let me = thread::current().id();
+        let (in_scope, back_home) = async_to_sync(async {
+            let in_scope = thread_sensitive_scope(sensitive_thread()).await;
+            (in_scope, sensitive_thread().await)
+        })
+        .unwrap();
+        assert_ne!(in_scope, me);
+        assert_eq!(back_home, me);
+
+        let rt = multi_thread();
+        let (scope_thread, round_trip) = rt.block_on(thread_sensitive_scope(async {
+            let scope_thread = sensitive_thread().await;
+            let round_trip = sync_to_async(|| async_to_sync(sensitive_thread()).unwrap())
+                .thread_sensitive()
+                .await;
+            (scope_thread, round_trip)
+        }));
+        assert_eq!(scope_thread, round_trip);
+    });
+}
+
+#[test]
+fn a_task_spawned_inside_a_round_trip_does_not_deadlock_it() {
+    // asgiref's classic: sync (on the thread-sensitive thread) -> async ->
+    // a spawned task makes a thread-sensitive call, awaited by the round trip.
+    within(|| {
+        let rt = multi_thread();
+        for scoped in [false, true] {
+            let spawned_inside = async {
+                sync_to_async(|| {
+                    let outer = thread::current().id();
+                    let spawned =
+                        async_to_sync(async { tokio::spawn(sensitive_thread()).await.unwrap() })
+                            .unwrap();
+                    (outer, spawned)
+                })
+                .thread_sensitive()
+                .await
+            };
+            let (outer, spawned) = if scoped {
+                rt.block_on(thread_sensitive_scope(spawned_inside))
+            } else {
+                rt.block_on(spawned_inside)
+            };
+            let shared = rt.block_on(sensitive_thread());
+            if scoped {
+                // The spawned task's call went to the shared thread.
+                assert_eq!(spawned, shared);
+                assert_ne!(outer, shared);
+            } else {
+                // The shared thread served it while waiting in async_to_sync.
+                assert_eq!((outer, spawned), (shared, shared));
+            }
         }
-        assert!(
-            Instant::now() < deadline,
-            "thread-sensitive call never finished"
+    });
+}
+
+#[test]
+fn a_call_addressed_to_its_own_busy_thread_runs_in_place() {
+    // On the shared thread-sensitive thread, another executor's block_on makes
+    // a thread-sensitive call: it would wait for itself.
+    within(|| {
+        let rt = multi_thread();
+        let (outer, inner) = rt.block_on(
+            sync_to_async(|| {
+                let inner = futures::executor::block_on(sensitive_thread());
+                (thread::current().id(), inner)
+            })
+            .thread_sensitive()
+            .into_future_for_test(),
         );
-        thread::sleep(Duration::from_millis(1));
+        assert_eq!(outer, inner);
+    });
+}
+
+thread_local! {
+    static ON_EXIT: std::cell::RefCell<Option<OnExit>> = const { std::cell::RefCell::new(None) };
+}
+
+struct OnExit(std::sync::mpsc::Sender<()>);
+
+impl Drop for OnExit {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
     }
 }
 
 #[test]
-fn dropping_before_the_first_poll_runs_nothing() {
-    let ran = Arc::new(AtomicUsize::new(0));
-    let rt = multi_thread();
-    rt.block_on(async {
-        let r = ran.clone();
-        drop(sync_to_async(move || r.fetch_add(1, Ordering::SeqCst)).into_future_for_test());
-        let r = ran.clone();
-        drop(sync_to_async(move || r.fetch_add(1, Ordering::SeqCst)).thread_sensitive());
-        // A started call runs to completion even when its future is dropped.
-        let r = ran.clone();
-        let started = tokio::time::timeout(
-            Duration::from_millis(1),
-            sync_to_async(move || {
-                thread::sleep(Duration::from_millis(50));
-                r.fetch_add(1, Ordering::SeqCst)
-            }),
-        )
-        .await;
-        assert!(started.is_err());
-        sync_to_async(|| thread::sleep(Duration::from_millis(100))).await;
+fn a_scope_ends_without_joining_its_thread_which_then_exits() {
+    within(|| {
+        let rt = current_thread();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (exit_tx, exited) = std::sync::mpsc::channel();
+        // The scope ends while its thread is still busy with a call: on a
+        // current_thread runtime, joining it here would deadlock.
+        rt.block_on(thread_sensitive_scope(async move {
+            start_then_drop(
+                sync_to_async(move || {
+                    ON_EXIT.with(|e| *e.borrow_mut() = Some(OnExit(exit_tx)));
+                    released.recv().unwrap();
+                })
+                .thread_sensitive(),
+            )
+            .await;
+        }));
+        release.send(()).unwrap();
+        // Once its call is done and the scope gone, the thread ends.
+        exited.recv().unwrap();
     });
-    assert_eq!(ran.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn thread_sensitive_scope_is_send_and_spawnable() {
+    let rt = multi_thread();
+    let task = rt.spawn(thread_sensitive_scope(async {
+        sync_to_async(|| guarded(2))
+            .thread_sensitive()
+            .await
+            .unwrap()
+    }));
+    assert_eq!(rt.block_on(task).unwrap(), 4);
 }

@@ -99,7 +99,19 @@ fn declared_event_loop_is_async_for_its_scope_and_thread() {
 
 #[test]
 fn declared_event_loop_refuses_through_sync_to_async_too() {
-    // sync_to_async's thread-sensitive mode leaves the declared thread.
-    let ok = game_loop(async { sync_to_async(guarded).thread_sensitive().await.is_ok() });
-    assert!(ok);
+    // Refused on the declared thread; thread-sensitive sync_to_async leaves it
+    // for a thread of its own, where the call passes.
+    let me = std::thread::current().id();
+    let (direct, bridged, bridged_on) = game_loop(async {
+        (
+            guarded().is_err(),
+            sync_to_async(guarded).thread_sensitive().await.is_ok(),
+            sync_to_async(|| std::thread::current().id())
+                .thread_sensitive()
+                .await,
+        )
+    });
+    assert!(direct, "the declared loop refuses a direct call");
+    assert!(bridged, "the bridged call passes");
+    assert_ne!(bridged_on, me);
 }

@@ -4,7 +4,9 @@
 
 use std::process::Command;
 
-use async_unsafe_runtime::{ALLOW_ENV, DEFAULT_MESSAGE, SynchronousOnlyOperation, async_unsafe};
+use async_unsafe_runtime::{
+    ALLOW_ENV, DEFAULT_MESSAGE, Override, SynchronousOnlyOperation, async_unsafe, set_override,
+};
 
 const WARNING: &str = "async-safety guard overridden";
 
@@ -14,11 +16,16 @@ struct Child {
 }
 
 fn child(scenario: &str, env: Option<&str>) -> Child {
+    child_with(scenario, env.map(|value| (ALLOW_ENV, value)))
+}
+
+fn child_with<'a>(scenario: &str, env: impl IntoIterator<Item = (&'a str, &'a str)>) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_override_child"));
-    cmd.arg(scenario).env_remove(ALLOW_ENV);
-    if let Some(value) = env {
-        cmd.env(ALLOW_ENV, value);
-    }
+    cmd.arg(scenario)
+        .env_remove(ALLOW_ENV)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
+    cmd.envs(env);
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success(), "child failed: {stderr}");
@@ -39,9 +46,7 @@ fn dangerous() -> Result<(), SynchronousOnlyOperation> {
 
 #[test]
 fn async_unsafe_default_message() {
-    if async_unsafe_runtime::is_override_active() {
-        panic!("unset {ALLOW_ENV} to run the tests");
-    }
+    set_override(Override::Deny);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let err = rt.block_on(async { dangerous() }).unwrap_err();
     assert_eq!(
@@ -139,34 +144,66 @@ fn env_warn_lets_through_and_reports_every_violation() {
 }
 
 #[test]
-fn warn_mode_is_rate_limited() {
+fn warn_mode_is_rate_limited_and_counts_what_it_suppresses() {
     let out = child("flood", None);
-    assert_eq!(out.lines, ["active=true", "refused=0"]);
-    let reports = out
+    assert_eq!(out.lines, ["active=true", "refused=0", "refused=0"]);
+    let reports: Vec<&str> = out
         .stderr
         .lines()
         .filter(|l| l.contains("warn mode"))
-        .count();
-    // Ten a second: the 1000 calls take well under a second, but may straddle one boundary.
+        .collect();
+    // Ten per one-second bucket: the 1000 calls take well under a second, but
+    // may straddle one bucket boundary; the last call is in a later bucket.
     assert!(
-        (10..=20).contains(&reports),
-        "{reports} reports:\n{}",
+        (11..=21).contains(&reports.len()),
+        "{} reports:\n{}",
+        reports.len(),
         out.stderr
     );
+    let suppressed = |line: &str| -> u64 {
+        line.strip_suffix(" more suppressed since the last report)")
+            .and_then(|line| line.rsplit_once(" ("))
+            .map_or(0, |(_, n)| n.parse().unwrap())
+    };
+    // Every one of the 1001 violations is reported, or counted in a report;
+    // the last report carries what the flood's last bucket suppressed.
+    let accounted: u64 = reports.iter().map(|l| 1 + suppressed(l)).sum();
+    assert_eq!(accounted, 1001, "{}", out.stderr);
+    assert!(suppressed(reports.last().unwrap()) > 0, "{}", out.stderr);
 }
 
 #[test]
-fn programmatic_switch_suppresses_and_restores() {
+fn the_environment_is_read_once() {
+    for (env, first) in [(None, "Deny"), (Some("1"), "Allow"), (Some("warn"), "Warn")] {
+        let out = child("env_read_once", env);
+        let refused = first == "Deny";
+        assert_eq!(
+            out.lines,
+            [
+                format!("override={first}"),
+                format!("override={first}"),
+                format!("refused_in_task={refused}"),
+            ],
+            "{ALLOW_ENV}={env:?}"
+        );
+    }
+}
+
+#[test]
+fn set_override_allows_denies_and_hands_back_to_the_environment() {
     let out = child("switch", None);
     assert_eq!(
         out.lines,
         [
-            "active=false",
+            "override=Deny",
             "refused=true",
-            "active=true",
+            "override=Allow",
             "refused=false",
             "refused=false",
-            "active=false",
+            "override=Deny",
+            "refused=true",
+            "refused=true",
+            "override=Deny",
             "refused=true",
         ]
     );
@@ -174,18 +211,47 @@ fn programmatic_switch_suppresses_and_restores() {
 }
 
 #[test]
-fn switch_off_leaves_the_environment_in_charge() {
+fn deny_beats_the_environment() {
     let out = child("switch", Some("1"));
     assert_eq!(
         out.lines,
         [
-            "active=true",
+            "override=Allow",
             "refused=false",
-            "active=true",
+            "override=Allow",
             "refused=false",
             "refused=false",
-            "active=true",
+            "override=Deny",
+            "refused=true",
+            "refused=true",
+            "override=Allow",
             "refused=false",
         ]
     );
+}
+
+#[test]
+fn a_backtrace_is_captured_only_when_asked_for_and_clones_share_it() {
+    for (env, captured) in [
+        (vec![], false),
+        (vec![("RUST_BACKTRACE", "0")], false),
+        (
+            vec![("RUST_LIB_BACKTRACE", "0"), ("RUST_BACKTRACE", "1")],
+            false,
+        ),
+        (vec![("RUST_BACKTRACE", "1")], true),
+        (vec![("RUST_LIB_BACKTRACE", "1")], true),
+    ] {
+        let out = child_with("backtrace", env.clone());
+        let status = if captured { "Captured" } else { "Disabled" };
+        assert_eq!(
+            out.lines,
+            [
+                format!("status={status}"),
+                "shared=true".into(),
+                format!("names_caller={captured}"),
+            ],
+            "{env:?}"
+        );
+    }
 }

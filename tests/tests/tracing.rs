@@ -5,26 +5,29 @@
 use std::sync::Mutex;
 
 use async_unsafe_runtime::{
-    DEFAULT_MESSAGE, SynchronousOnlyOperation, allow_async_unsafe, async_unsafe, sync_to_async,
-    warn_async_unsafe,
+    DEFAULT_MESSAGE, Override, SynchronousOnlyOperation, allow_in_future, async_unsafe,
+    set_override, set_thread_sensitive_wait_limit, sync_to_async, thread_sensitive_scope,
 };
 use tracing::field::{Field, Visit};
 use tracing::{Event, Instrument, Level, Span, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
 
+/// Level, then `target=... span=... field=value ...`.
 static EVENTS: Mutex<Vec<(Level, String)>> = Mutex::new(Vec::new());
 
 struct Capture;
 
-impl<S: Subscriber> Layer<S> for Capture {
-    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         struct Text(String);
         impl Visit for Text {
             fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
                 self.0.push_str(&format!("{}={value:?} ", field.name()));
             }
         }
-        let mut text = Text(String::new());
+        let span = ctx.event_span(event).map(|s| s.name()).unwrap_or("none");
+        let mut text = Text(format!("target={} span={span} ", event.metadata().target()));
         event.record(&mut text);
         EVENTS
             .lock()
@@ -63,12 +66,12 @@ fn span_follows_the_closure_and_override_is_a_warning() {
         None
     );
 
-    allow_async_unsafe(true);
+    set_override(Override::Allow);
     rt.block_on(async {
         guarded().unwrap();
         guarded().unwrap();
     });
-    allow_async_unsafe(false);
+    set_override(Override::Deny);
     let events = EVENTS.lock().unwrap();
     let warnings: Vec<_> = events
         .iter()
@@ -83,15 +86,24 @@ fn span_follows_the_closure_and_override_is_a_warning() {
     assert!(warnings[0].1.contains("overridden"), "{:?}", warnings[0]);
     drop(events);
 
-    // Warn mode: every violation is an event with its function, message and location.
+    // Warn mode: every violation is an event under the target `async_unsafe`,
+    // with its function, message, location, task id, in the caller's span.
     EVENTS.lock().unwrap().clear();
-    warn_async_unsafe(true);
-    rt.block_on(async {
-        for _ in 0..3 {
-            guarded().unwrap();
-        }
-    });
-    warn_async_unsafe(false);
+    set_override(Override::Warn);
+    let task_id = rt
+        .block_on(
+            rt.spawn(
+                async {
+                    for _ in 0..3 {
+                        guarded().unwrap();
+                    }
+                    tokio::task::id()
+                }
+                .instrument(tracing::info_span!("request")),
+            ),
+        )
+        .unwrap();
+    set_override(Override::Deny);
     assert!(
         rt.block_on(async { guarded() }).is_err(),
         "back to the guard"
@@ -100,6 +112,10 @@ fn span_follows_the_closure_and_override_is_a_warning() {
     assert_eq!(events.len(), 3, "{events:?}");
     for (level, text) in events.iter() {
         assert_eq!(*level, Level::WARN);
+        assert!(
+            text.starts_with("target=async_unsafe span=request "),
+            "{text}"
+        );
         assert!(text.contains("function=\"tracing::guarded\""), "{text}");
         assert!(
             text.contains(&format!("message={DEFAULT_MESSAGE:?}")),
@@ -109,6 +125,55 @@ fn span_follows_the_closure_and_override_is_a_warning() {
             text.contains("location=\"tests/tests/tracing.rs:"),
             "{text}"
         );
+        assert!(text.contains(&format!("task_id=\"{task_id}\"")), "{text}");
         assert!(text.contains("suppressed=0"), "{text}");
     }
+    drop(events);
+
+    // A scoped allowance reports like the process override does: once.
+    EVENTS.lock().unwrap().clear();
+    rt.block_on(allow_in_future(async {
+        guarded().unwrap();
+        guarded().unwrap();
+    }));
+    let events = EVENTS.lock().unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(events[0].1.contains("allow_in_future"), "{events:?}");
+    assert!(
+        !events[0].1.contains("task_id="),
+        "no task in a root: {events:?}"
+    );
+    drop(events);
+
+    // A thread-sensitive call that waited longer than the limit behind another
+    // one is reported when it starts.
+    EVENTS.lock().unwrap().clear();
+    set_thread_sensitive_wait_limit(std::time::Duration::from_millis(10));
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    rt.block_on(thread_sensitive_scope(async move {
+        let first = sync_to_async(move || released.recv().unwrap()).thread_sensitive();
+        let behind = sync_to_async(|| ()).thread_sensitive();
+        // Both are queued before the first is released, 50 ms later.
+        tokio::join!(first, behind, async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            release.send(()).unwrap();
+        });
+    }));
+    set_thread_sensitive_wait_limit(std::time::Duration::from_secs(1));
+    let events = EVENTS.lock().unwrap();
+    let waits: Vec<u64> = events
+        .iter()
+        .filter(|(level, text)| *level == Level::WARN && text.starts_with("target=async_unsafe "))
+        .filter_map(|(_, text)| {
+            let ms = text.split("waited_ms=").nth(1)?;
+            ms.split(' ').next()?.parse().ok()
+        })
+        .collect();
+    assert!(waits.iter().any(|&ms| ms >= 50), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|(_, text)| text.contains("thread=\"async-unsafe-scope\"")),
+        "{events:?}"
+    );
 }

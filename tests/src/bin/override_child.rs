@@ -1,12 +1,14 @@
 //! A process of its own for the override tests: the environment variable is
-//! read once per process and the switch is process-wide, so each scenario runs
-//! here, started by `tests/override.rs` with the environment it needs.
+//! read once per process and the override is process-wide, so each scenario
+//! runs here, started by `tests/override.rs` with the environment it needs.
 //!
 //! Prints one `key=value` line per observation on standard output.
 
+use std::time::Duration;
+
 use async_unsafe_runtime::{
-    SynchronousOnlyOperation, allow_async_unsafe, async_unsafe, is_override_active,
-    warn_async_unsafe,
+    ALLOW_ENV, Override, SynchronousOnlyOperation, async_unsafe, current_override,
+    is_override_active, set_override,
 };
 
 #[async_unsafe]
@@ -26,6 +28,13 @@ fn refused_in_task() -> bool {
     rt.block_on(rt.spawn(async { guarded().is_err() })).unwrap()
 }
 
+/// `n` violations in one task, and how many of them were refused.
+fn violations(n: usize) -> usize {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(rt.spawn(async move { (0..n).filter(|_| guarded().is_err()).count() }))
+        .unwrap()
+}
+
 fn main() {
     let scenario = std::env::args()
         .nth(1)
@@ -36,24 +45,62 @@ fn main() {
             println!("refused_in_task={}", refused_in_task());
             println!("active={}", is_override_active());
         }
+        "env_read_once" => {
+            // The first question reads the environment; later changes to it
+            // are not seen. Nothing else runs yet, so changing it is sound.
+            let first = current_override();
+            println!("override={first:?}");
+            let flipped = if first == Override::Deny { "1" } else { "0" };
+            // SAFETY: single-threaded here: no runtime or other thread exists yet.
+            unsafe { std::env::set_var(ALLOW_ENV, flipped) };
+            println!("override={:?}", current_override());
+            println!("refused_in_task={}", refused_in_task());
+        }
         "switch" => {
-            println!("active={}", is_override_active());
+            println!("override={:?}", current_override());
             println!("refused={}", refused_in_task());
-            allow_async_unsafe(true);
-            println!("active={}", is_override_active());
+            set_override(Override::Allow);
+            println!("override={:?}", current_override());
             println!("refused={}", refused_in_task());
             println!("refused={}", refused_in_root());
-            allow_async_unsafe(false);
-            println!("active={}", is_override_active());
+            set_override(Override::Deny);
+            println!("override={:?}", current_override());
+            println!("refused={}", refused_in_task());
+            println!("refused={}", refused_in_root());
+            set_override(Override::FromEnv);
+            println!("override={:?}", current_override());
             println!("refused={}", refused_in_task());
         }
         "flood" => {
-            warn_async_unsafe(true);
+            // Reports in warn mode: every violation is either reported or
+            // counted, and the count rides on a later report.
+            set_override(Override::Warn);
             println!("active={}", is_override_active());
+            println!("refused={}", violations(1000));
+            // Into the limiter's next one-second bucket: the next report goes
+            // out and carries everything suppressed so far.
+            std::thread::sleep(Duration::from_millis(1100));
+            println!("refused={}", violations(1));
+        }
+        "backtrace" => {
+            // Captured per RUST_BACKTRACE / RUST_LIB_BACKTRACE, shared by clones.
             let rt = tokio::runtime::Runtime::new().unwrap();
-            let refused =
-                rt.block_on(rt.spawn(async { (0..1000).filter(|_| guarded().is_err()).count() }));
-            println!("refused={}", refused.unwrap());
+            let err = rt
+                .block_on(rt.spawn(async { guarded() }))
+                .unwrap()
+                .unwrap_err();
+            let clone = err.clone();
+            println!("status={:?}", err.backtrace().status());
+            println!(
+                "shared={}",
+                std::ptr::eq(err.backtrace(), clone.backtrace())
+            );
+            println!(
+                "names_caller={}",
+                err.backtrace()
+                    .to_string()
+                    .contains("override_child::guarded")
+            );
         }
         other => panic!("unknown scenario {other}"),
     }

@@ -1,46 +1,18 @@
-//! Crossing between sync and async code the right way, as asgiref's
-//! `sync_to_async` and `async_to_sync` do for Django.
+//! `sync_to_async`: a synchronous closure awaited from async code, on tokio's
+//! blocking pool or on a thread-sensitive lane.
 
-use std::cell::RefCell;
-use std::future::{Future, IntoFuture, poll_fn};
+use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
-use std::panic::{self, AssertUnwindSafe, Location};
-use std::pin::{Pin, pin};
-use std::sync::{OnceLock, mpsc};
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::thread;
 
-use tokio::runtime::{Handle, Runtime};
-use tokio::sync::{mpsc as tokio_mpsc, oneshot};
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::{SynchronousOnlyOperation, is_async_context};
-
-/// The message of [`async_to_sync`]'s error, after asgiref's.
-const ASYNC_TO_SYNC_MESSAGE: &str = "You cannot use async_to_sync in the same thread as an async \
-    event loop - just await the future directly.";
-
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Thread-sensitive calls addressed to one thread, served by whichever
-/// `async_to_sync` is innermost on that thread while it waits.
-struct Lane {
-    sender: tokio_mpsc::UnboundedSender<Job>,
-    receiver: RefCell<tokio_mpsc::UnboundedReceiver<Job>>,
-}
-
-thread_local! {
-    static LANE: Lane = {
-        let (sender, receiver) = tokio_mpsc::unbounded_channel();
-        Lane { sender, receiver: RefCell::new(receiver) }
-    };
-}
-
-tokio::task_local! {
-    /// Set for the future given to `async_to_sync`: where its thread-sensitive
-    /// calls go (back to the thread that is waiting for it).
-    static ROUTE: tokio_mpsc::UnboundedSender<Job>;
-}
+use super::thread_sensitive;
 
 /// Runs a synchronous closure from async code without blocking the runtime.
 ///
@@ -112,11 +84,23 @@ impl<F> SyncToAsync<F> {
     /// to a thread (a connection in a thread-local, a `!Send` handle parked in
     /// a thread) is always touched from the same thread.
     ///
-    /// Inside a future run by [`async_to_sync`] the calls go back to the thread
-    /// that called `async_to_sync` (it is waiting anyway), so a sync → async →
-    /// sync round trip sees that thread's thread-locals. Everywhere else they
-    /// share one process-wide thread, started on first use. The routing follows
-    /// the future given to `async_to_sync`, not tasks it spawns.
+    /// Which thread: the innermost of
+    /// - inside a future run by [`async_to_sync`](crate::async_to_sync), the
+    ///   thread that called `async_to_sync` (it is waiting anyway), so a sync →
+    ///   async → sync round trip sees that thread's thread-locals;
+    /// - inside a [`thread_sensitive_scope`](crate::thread_sensitive_scope),
+    ///   the scope's own thread;
+    /// - everywhere else, one process-wide thread, started on first use.
+    ///
+    /// The routing follows the future given to `async_to_sync` or to the
+    /// scope, not tasks it spawns: their calls go to the process-wide thread,
+    /// which serves them even while it is itself waiting in `async_to_sync`
+    /// (so a task spawned inside a round trip never deadlocks it). A call
+    /// addressed to the thread that is making it, while that thread is not
+    /// serving (another executor's `block_on` on that thread), would wait for
+    /// itself: it runs at once, in place. Calls that wait long behind others
+    /// are reported: see
+    /// [`set_thread_sensitive_wait_limit`](crate::set_thread_sensitive_wait_limit).
     ///
     /// This mode works under any executor, not only tokio.
     ///
@@ -249,38 +233,10 @@ where
         return State::Pool(handle.spawn_blocking(f));
     }
     let (sender, receiver) = oneshot::channel();
-    let job: Job = Box::new(move || {
+    thread_sensitive::submit(Box::new(move || {
         let _ = sender.send(panic::catch_unwind(AssertUnwindSafe(f)));
-    });
-    // Outside a round trip, or when its thread has gone: the shared thread.
-    let unserved = match ROUTE.try_with(Clone::clone) {
-        Ok(route) => route.send(job).err().map(|unserved| unserved.0),
-        Err(_) => Some(job),
-    };
-    if let Some(job) = unserved {
-        shared_sensitive_thread(job);
-    }
+    }));
     State::Sensitive(receiver)
-}
-
-/// The one thread that serves thread-sensitive calls made outside any
-/// `async_to_sync` round trip.
-fn shared_sensitive_thread(job: Job) {
-    static THREAD: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
-    let sender = THREAD.get_or_init(|| {
-        let (sender, receiver) = mpsc::channel::<Job>();
-        thread::Builder::new()
-            .name("async-unsafe-sensitive".into())
-            .spawn(move || {
-                for job in receiver {
-                    job();
-                }
-            })
-            .expect("sync_to_async: cannot start the thread-sensitive thread");
-        sender
-    });
-    // The receiving thread never exits, so sending cannot fail.
-    let _ = sender.send(job);
 }
 
 #[cfg(feature = "tracing")]
@@ -294,94 +250,4 @@ fn in_current_span<R>(
 #[cfg(not(feature = "tracing"))]
 fn in_current_span<F>(f: F) -> F {
     f
-}
-
-/// Runs a future to completion from synchronous code.
-///
-/// - In a thread of a runtime's blocking pool (or under `block_in_place`, or a
-///   `Runtime::enter` guard) the future runs on that runtime, so resources bound
-///   to it keep working.
-/// - On a plain thread it runs on a shared runtime started once per process on
-///   first use: multi-thread, one worker per core (tokio's default), IO and
-///   timers enabled, threads named `async-unsafe-bridge`.
-///
-/// Either way the future is polled on the calling thread, so it need not be
-/// `Send`. While it waits, the calling thread serves the
-/// [thread-sensitive](SyncToAsync::thread_sensitive) calls the future makes, so
-/// they see this thread's thread-locals. Calls nest: sync → `async_to_sync` →
-/// async → `sync_to_async` → sync → `async_to_sync` → async works.
-///
-/// # Errors
-///
-/// Called from an async context it would deadlock or panic, so it returns a
-/// [`SynchronousOnlyOperation`] instead: await the future there.
-///
-/// # Panics
-///
-/// If the shared runtime cannot be started (the system refuses threads).
-///
-/// ```
-/// use async_unsafe_runtime::{async_to_sync, sync_to_async};
-///
-/// // Plain synchronous code.
-/// let doubled = async_to_sync(async {
-///     sync_to_async(|| 21 * 2).await
-/// });
-/// assert_eq!(doubled.unwrap(), 42);
-///
-/// // Inside async code it refuses rather than deadlocking.
-/// let rt = tokio::runtime::Runtime::new().unwrap();
-/// let err = rt.block_on(async { async_to_sync(async { 1 }) }).unwrap_err();
-/// assert!(err.message().contains("just await"));
-/// ```
-#[track_caller]
-pub fn async_to_sync<F: Future>(future: F) -> Result<F::Output, SynchronousOnlyOperation> {
-    if is_async_context() {
-        return Err(SynchronousOnlyOperation::new(
-            ASYNC_TO_SYNC_MESSAGE,
-            "async_unsafe_runtime::async_to_sync",
-            Some(Location::caller()),
-        ));
-    }
-    let current = Handle::try_current().ok();
-    let handle = current
-        .as_ref()
-        .unwrap_or_else(|| shared_runtime().handle());
-    let route = LANE.with(|lane| lane.sender.clone());
-    Ok(handle.block_on(serve(ROUTE.scope(route, future))))
-}
-
-/// Polls `future` and, whenever it is pending, runs the thread-sensitive calls
-/// sent to this thread. They run under `block_in_place`, outside the runtime
-/// context `block_on` entered, so `#[async_unsafe]` functions pass there.
-async fn serve<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let output = poll_fn(|cx| {
-        loop {
-            if let Poll::Ready(output) = future.as_mut().poll(cx) {
-                return Poll::Ready(output);
-            }
-            match LANE.with(|lane| lane.receiver.borrow_mut().poll_recv(cx)) {
-                Poll::Ready(Some(job)) => tokio::task::block_in_place(job),
-                Poll::Ready(None) | Poll::Pending => return Poll::Pending,
-            }
-        }
-    })
-    .await;
-    // Calls whose futures were dropped after sending still run to completion.
-    while let Ok(job) = LANE.with(|lane| lane.receiver.borrow_mut().try_recv()) {
-        tokio::task::block_in_place(job);
-    }
-    output
-}
-
-fn shared_runtime() -> &'static Runtime {
-    static SHARED: OnceLock<Runtime> = OnceLock::new();
-    SHARED.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .thread_name("async-unsafe-bridge")
-            .enable_all()
-            .build()
-            .expect("async_to_sync: cannot start the shared runtime")
-    })
 }
