@@ -126,8 +126,8 @@ mod error;
 
 pub use allow::{ALLOW_ENV, allow_async_unsafe, is_override_active, warn_async_unsafe};
 pub use bridge::{SyncToAsync, SyncToAsyncFuture, async_to_sync, sync_to_async};
-pub use check::{check, is_async_context};
-pub use detect::{EventLoopGuard, enter_event_loop};
+pub use check::check;
+pub use detect::{EventLoopGuard, detect_without_panics, enter_event_loop, is_async_context};
 pub use error::{DEFAULT_MESSAGE, SynchronousOnlyOperation};
 
 /// Marks a synchronous function as unsafe to call from an async context.
