@@ -6,34 +6,44 @@
 //! tokio decides with a private thread-local flag that `block_on` and every
 //! worker set ("Cannot start a runtime from within a runtime") and that
 //! `spawn_blocking` and `block_in_place` clear. It has no getter, so we read it
-//! through public behaviour, cheapest question first. None of the questions
-//! writes memory another thread reads, so the cost stays flat however many
-//! threads ask at once.
+//! through public behaviour, cheapest question first. On a worker, a plain
+//! thread and a blocking-pool thread no question writes memory another thread
+//! reads, so the cost stays flat however many threads ask at once; only a
+//! thread with a handle but no task id (a root, a bare `enter()`) touches the
+//! handle's reference count.
 //!
-//! 1. `worker_index()` is `Some` only while the flag is set *and* a scheduler
-//!    context is installed: every task poll on a worker of either flavor and
-//!    the current_thread `block_on` root. An exact "yes", one thread-local read.
-//! 2. Setting the flag always installs a runtime handle, and a task id is set
-//!    only inside a task poll or `spawn_blocking`; with neither
-//!    (`task::try_id()` is `None`, `Handle::try_current()` fails) the flag
-//!    cannot be set: an exact "no", the path of a plain thread. The handle is
-//!    only looked up when there is no task id, so `spawn_blocking` and
-//!    `block_in_place` in a task never clone the runtime's shared `Arc`.
-//! 3. The coop budget is `Some(n)` exactly while tokio polls a root future or
-//!    a task (`block_on` of either flavor, `Handle::block_on`, `LocalSet`), and
-//!    unconstrained in `spawn_blocking`, `block_in_place` and under a bare
-//!    `Runtime::enter()`. We read it with `task::coop::poll_proceed` (its guard
-//!    restores the budget when dropped) and the guard's `Debug` text, the only
-//!    public view of the value; an exhausted budget is `Pending`, also a "yes".
-//!    A constrained budget is an exact "yes" without a panic.
-//! 4. An unconstrained budget with the flag set happens in two corner cases
-//!    only: inside `task::coop::unconstrained(..)` polled by a root that is not
-//!    a worker, and in a multi-thread `block_on` root after a `block_in_place`
-//!    returned there (tokio restores the budget only on workers). To see them,
-//!    the probe blocks on a closed, thread-local channel: `blocking_recv`
-//!    panics ("Cannot block the current thread from within a runtime") exactly
-//!    when the flag is set and otherwise returns at once, touching no shared
-//!    state. Its panic is caught and kept out of the panic hook (below).
+//! 1. `task::try_id()` is `Some` in a task poll and in `spawn_blocking` (and
+//!    in roots started inside one). There, `worker_index()`, `Some` only while
+//!    the flag is set *and* a scheduler context is installed, is an exact
+//!    "yes" for every task on a worker of either flavor. Two thread-local reads.
+//! 2. Without a task id, `Handle::try_current()` failing is an exact "no":
+//!    setting the flag always installs a handle. This is the plain thread's
+//!    whole cost. A handle found, `worker_index()` answers for the
+//!    current_thread `block_on` root. (The handle is looked up only here:
+//!    cloning it touches the runtime's shared `Arc`.)
+//! 3. A task id but no worker: the probe (below) answers exactly. It panics
+//!    only in a `LocalSet` task on a non-worker root or in a root started
+//!    inside `spawn_blocking`; in `spawn_blocking` and `block_in_place`, the
+//!    hot paths, it returns at once without touching shared state.
+//! 4. A handle, no task id, no worker: a multi-thread or `Handle::block_on`
+//!    root (a `LocalSet`'s `run_until` body, a current_thread root waiting on
+//!    a second thread), a bare `Runtime::enter()`, or `block_in_place` in such
+//!    a root. The coop budget tells most of them apart without a panic: it is
+//!    `Some(n)` while tokio polls a root future or a task and unconstrained in
+//!    `spawn_blocking`, `block_in_place` and under `enter()`. We read it with
+//!    `task::coop::poll_proceed` (its guard restores the budget when dropped)
+//!    and the guard's `Debug` text, the only public view of the value; an
+//!    exhausted budget is `Pending`, also a "yes". An unconstrained budget with
+//!    the flag set happens in two corner cases only: inside
+//!    `task::coop::unconstrained(..)` polled by a root that is not a worker,
+//!    and in a multi-thread `block_on` root after a `block_in_place` returned
+//!    there (tokio restores the budget only on workers). So an unconstrained
+//!    budget is settled by the probe.
+//!
+//! The probe blocks on a closed, thread-local channel: `blocking_recv` panics
+//! ("Cannot block the current thread from within a runtime") exactly when the
+//! flag is set and otherwise returns at once. Its panic is caught and kept out
+//! of the panic hook (below). Without the probe, step 3 reads the budget too.
 //!
 //! # What each build mode misses
 //!
@@ -42,8 +52,8 @@
 //! - Default build: nothing, over the table of `tests/tests/contexts.rs`.
 //! - `panic = "abort"` builds, after [`detect_without_panics`], and on a
 //!   thread that is already unwinding (a guarded call in a `Drop` during a
-//!   panic, where changing the panic hook would itself panic): step 4 is
-//!   skipped, so exactly the two corner cases above are missed, i.e. a guarded
+//!   panic, where changing the panic hook would itself panic): the budget
+//!   decides alone, so exactly the two corner cases above are missed: a guarded
 //!   call inside `unconstrained(..)` awaited directly in a non-worker root
 //!   (multi-thread `block_on`, `Handle::block_on`, `LocalSet` on such a root),
 //!   and one in a multi-thread `block_on` root after a `block_in_place` and
@@ -51,7 +61,7 @@
 //!
 //! The budget's `Debug` text is no stability promise: tokio is pinned to the
 //! range this crate tests, and the context table fails if it changes (an
-//! unreadable budget falls back to step 4, or to "no").
+//! unreadable budget falls back to the probe, or to "no").
 //!
 //! # The panic hook
 //!
@@ -97,8 +107,9 @@ use tokio::runtime::Handle;
 /// answer. [`detect_without_panics`] lists the two cases missed without a
 /// probe.
 ///
-/// On a plain thread this costs three thread-local reads; nowhere does it write
-/// memory shared with other threads.
+/// On a plain thread this costs two thread-local reads, in a task on a worker
+/// two more; in tasks and on blocking-pool threads it writes no memory shared
+/// with other threads.
 ///
 /// ```
 /// use async_unsafe_runtime::is_async_context;
@@ -120,18 +131,36 @@ pub fn is_async_context() -> bool {
 /// Steps 1 and 2 of the module docs, inlined into every guarded function.
 #[inline]
 fn tokio_entered() -> bool {
-    if tokio::runtime::worker_index().is_some() {
-        return true;
+    if tokio::task::try_id().is_some() {
+        // A task poll, `spawn_blocking`, or a root started inside one.
+        return tokio::runtime::worker_index().is_some() || in_task_off_worker();
     }
-    if tokio::task::try_id().is_none() && Handle::try_current().is_err() {
-        return false;
+    // Cloning the handle touches the runtime's shared `Arc`, so this comes
+    // after the task id, which every worker task and blocking thread has.
+    match Handle::try_current() {
+        Err(_) => false,
+        Ok(_) => tokio::runtime::worker_index().is_some() || in_root_off_worker(),
     }
-    entered_without_worker()
 }
 
-/// Steps 3 and 4: a handle or a task id, but no worker.
+/// A task id but no worker: `spawn_blocking` and `block_in_place` (flag
+/// clear, the hot paths of a database-heavy service), or a `LocalSet` task or
+/// a root started inside `spawn_blocking` (flag set). The probe answers
+/// exactly and panics only in the latter, rarer contexts, so it goes first;
+/// without it the budget answers.
 #[inline(never)]
-fn entered_without_worker() -> bool {
+fn in_task_off_worker() -> bool {
+    if may_probe() {
+        return probe::runtime_entered();
+    }
+    coop_budget() == Budget::Constrained
+}
+
+/// A handle but neither a task id nor a worker: a multi-thread or
+/// `Handle::block_on` root (the most common mistake: read the budget, no
+/// panic), a bare `enter()` or `block_in_place` in a root, or a corner case.
+#[inline(never)]
+fn in_root_off_worker() -> bool {
     match coop_budget() {
         Budget::Constrained => true,
         Budget::Unconstrained | Budget::Unreadable => may_probe() && probe::runtime_entered(),
