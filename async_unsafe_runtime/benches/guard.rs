@@ -4,8 +4,7 @@
 //! twin. The stable figure is `benches/instructions.rs` (callgrind).
 //!
 //! `contention/*` run the calls on 1, 2 and 8 threads of one runtime at once
-//! and report CPU time per call per thread (read from
-//! `/proc/thread-self/schedstat`), so a shared cache line shows as growth with
+//! and report CPU time per call per thread (`CLOCK_THREAD_CPUTIME_ID`), so a shared cache line shows as growth with
 //! the thread count even when the threads outnumber the cores.
 
 use std::hint::black_box;
@@ -39,9 +38,14 @@ fn run(iters: u64, f: Call) -> Duration {
 
 /// This thread's CPU time so far.
 fn thread_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
-    let nanos = stat.split_whitespace().next().unwrap().parse().unwrap();
-    Duration::from_nanos(nanos)
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0);
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 fn run_cpu(iters: u64, f: Call) -> Duration {

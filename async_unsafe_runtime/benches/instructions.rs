@@ -3,11 +3,12 @@
 //!
 //! ```sh
 //! cargo bench -p async_unsafe_runtime --bench instructions --no-run
-//! for v in plain_unguarded plain_guarded spawn_blocking_unguarded spawn_blocking_guarded; do
+//! for c in plain spawn_blocking block_in_place bare_enter block_on_root worker_task; do
+//!   for v in ${c}_unguarded ${c}_guarded; do
 //!   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
 //!     --toggle-collect='instructions::measure' \
 //!     target/release/deps/instructions-* $v 2>&1 | grep Collected
-//! done
+//! done; done
 //! ```
 //!
 //! Only `measure` (100 000 calls) is counted, so runtime start-up is not;
@@ -41,6 +42,20 @@ fn measure(f: Call) -> u64 {
     ok
 }
 
+fn in_place(rt: &tokio::runtime::Runtime, f: Call) -> u64 {
+    rt.block_on(rt.spawn(async move { tokio::task::block_in_place(|| measure(f)) }))
+        .unwrap()
+}
+
+fn in_enter(rt: &tokio::runtime::Runtime, f: Call) -> u64 {
+    let _guard = rt.enter();
+    measure(f)
+}
+
+fn in_task(rt: &tokio::runtime::Runtime, f: Call) -> u64 {
+    rt.block_on(rt.spawn(async move { measure(f) })).unwrap()
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -57,6 +72,15 @@ fn main() {
             .block_on(rt.spawn_blocking(|| measure(unguarded)))
             .unwrap(),
         "spawn_blocking_guarded" => rt.block_on(rt.spawn_blocking(|| measure(guarded))).unwrap(),
+        "block_in_place_unguarded" => in_place(&rt, unguarded),
+        "block_in_place_guarded" => in_place(&rt, guarded),
+        "bare_enter_unguarded" => in_enter(&rt, unguarded),
+        "bare_enter_guarded" => in_enter(&rt, guarded),
+        // Violations: every call is refused.
+        "block_on_root_unguarded" => rt.block_on(async { measure(unguarded) }),
+        "block_on_root_guarded" => rt.block_on(async { CALLS - measure(guarded) }),
+        "worker_task_unguarded" => in_task(&rt, unguarded),
+        "worker_task_guarded" => CALLS - in_task(&rt, guarded),
         // `cargo bench` runs every bench target: nothing to time here.
         _ => {
             return println!(

@@ -232,7 +232,7 @@ pub fn detect_without_panics() {
     WITHOUT_PANICS.store(true, Ordering::Relaxed);
 }
 
-/// Whether step 4 may run here: not in an abort build, not after
+/// Whether the probe may run here: not in an abort build, not after
 /// [`detect_without_panics`], not while this thread unwinds (installing the
 /// hook filter would panic inside a panic).
 #[inline]
@@ -240,8 +240,8 @@ fn may_probe() -> bool {
     cfg!(panic = "unwind") && !WITHOUT_PANICS.load(Ordering::Relaxed) && !std::thread::panicking()
 }
 
-/// Step 4: block on a closed channel, which panics exactly when tokio's flag
-/// is set, and keep that panic out of the panic hook.
+/// The probe: block on a closed channel, which panics exactly when tokio's
+/// flag is set, and keep that panic out of the panic hook.
 mod probe {
     #[cfg(panic = "unwind")]
     pub(super) fn runtime_entered() -> bool {
