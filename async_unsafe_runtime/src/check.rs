@@ -1,51 +1,7 @@
 use std::panic::Location;
 
-use crate::detect::{Declared, Detector, Tokio};
+use crate::detect::is_async_context;
 use crate::{DEFAULT_MESSAGE, SynchronousOnlyOperation, allow, scope};
-
-/// Whether the current thread is driving an async event loop, so that blocking
-/// here would stall it.
-///
-/// Agrees with tokio's own rule, the one behind `Handle::block_on`'s
-/// "Cannot start a runtime from within a runtime": `true` in tasks on any
-/// runtime flavor, in `LocalSet` tasks and in `block_on` roots; `false` on
-/// plain threads, in `spawn_blocking`, in `block_in_place` and under a bare
-/// `Runtime::enter` guard. With the `futures` feature, `futures::executor`'s
-/// `block_on` and pools count too, and any executor can declare its threads
-/// with [`enter_event_loop`](crate::enter_event_loop). The override
-/// ([`set_override`](crate::set_override)) and the scoped allowances do not
-/// change the answer.
-///
-/// Outside any runtime this costs a couple of thread-local reads.
-///
-/// ```
-/// use async_unsafe_runtime::is_async_context;
-///
-/// assert!(!is_async_context());
-/// let rt = tokio::runtime::Runtime::new().unwrap();
-/// rt.block_on(async {
-///     assert!(is_async_context());
-///     let in_pool = tokio::task::spawn_blocking(is_async_context).await.unwrap();
-///     assert!(!in_pool);
-/// });
-/// ```
-#[inline]
-pub fn is_async_context() -> bool {
-    // Short-circuits: a tokio worker answers before the others are asked.
-    Tokio.is_async_context() || Declared.is_async_context() || futures_executor_entered()
-}
-
-#[cfg(feature = "futures")]
-#[inline]
-fn futures_executor_entered() -> bool {
-    crate::detect::Futures.is_async_context()
-}
-
-#[cfg(not(feature = "futures"))]
-#[inline]
-fn futures_executor_entered() -> bool {
-    false
-}
 
 /// Fails with [`SynchronousOnlyOperation`] when called from an async context,
 /// for code that cannot use the `#[async_unsafe]` attribute.
@@ -73,10 +29,23 @@ fn futures_executor_entered() -> bool {
 #[inline]
 #[track_caller]
 pub fn check(function: &'static str) -> Result<(), SynchronousOnlyOperation> {
+    enforce(DEFAULT_MESSAGE, move || function)
+}
+
+/// The body of [`check`] and of `__private::Site::check`: detection first,
+/// the violation out of line. Both callers are `#[track_caller]`, so the
+/// location is theirs: the user's call of `check`, or the guarded function's
+/// name for `Site::check`.
+#[inline(always)]
+#[track_caller]
+pub(crate) fn enforce(
+    message: &'static str,
+    function: impl Fn() -> &'static str + Copy,
+) -> Result<(), SynchronousOnlyOperation> {
     if !is_async_context() {
         return Ok(());
     }
-    violation(DEFAULT_MESSAGE, || function, Location::caller())
+    violation(message, function, Location::caller())
 }
 
 /// What a detected violation does: a capture or an allowance of this thread

@@ -141,8 +141,8 @@ pub use bridge::sync_to_async::{SyncToAsync, SyncToAsyncFuture, sync_to_async};
 pub use bridge::thread_sensitive::{
     ThreadSensitiveScope, set_thread_sensitive_wait_limit, thread_sensitive_scope,
 };
-pub use check::{check, is_async_context};
-pub use detect::{EventLoopGuard, enter_event_loop};
+pub use check::check;
+pub use detect::{EventLoopGuard, detect_without_panics, enter_event_loop, is_async_context};
 pub use error::{DEFAULT_MESSAGE, SynchronousOnlyOperation};
 pub use scope::{
     AllowGuard, AllowInFuture, CaptureViolations, allow_in_future, allow_on_this_thread,

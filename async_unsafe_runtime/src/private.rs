@@ -1,10 +1,7 @@
 //! What `#[async_unsafe]` expands to. Not a public API: it may change in any
 //! release.
 
-use std::panic::Location;
-
 use crate::SynchronousOnlyOperation;
-use crate::check::{is_async_context, violation};
 
 /// A guarded function's fixed data, kept in a `static` beside it so the hot
 /// path passes one pointer.
@@ -20,10 +17,7 @@ impl Site {
     #[inline]
     #[track_caller]
     pub fn check(&'static self) -> Result<(), SynchronousOnlyOperation> {
-        if !is_async_context() {
-            return Ok(());
-        }
-        violation(self.message, self.function, Location::caller())
+        crate::check::enforce(self.message, self.function)
     }
 }
 

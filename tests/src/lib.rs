@@ -4,6 +4,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
+pub mod contexts;
 pub mod corpus;
 
 /// The workspace's root folder.

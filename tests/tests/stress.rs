@@ -1,8 +1,11 @@
 //! Eight runtimes of both flavors at once, 10 000 tasks calling guarded
-//! functions from every context, runtimes created and dropped around them, and
-//! plain threads calling all along. Every call is classified; a single wrong
+//! functions from every context, four blocking-pool threads per runtime
+//! calling guarded functions in a loop meanwhile (the database-heavy service's
+//! pattern), runtimes created and dropped around them, and plain threads
+//! calling all along. Every call is classified; a single wrong
 //! answer fails the test. Run with `--nocapture` to see the counts.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
@@ -14,7 +17,7 @@ fn guarded() -> Result<(), SynchronousOnlyOperation> {
     Ok(())
 }
 
-const CONTEXTS: [&str; 9] = [
+const CONTEXTS: [&str; 10] = [
     "worker task",
     "current_thread task",
     "block_on root",
@@ -24,6 +27,7 @@ const CONTEXTS: [&str; 9] = [
     "block_in_place",
     "plain thread",
     "after runtime dropped",
+    "blocking thread loop",
 ];
 
 struct Tally {
@@ -49,6 +53,7 @@ const RUNTIMES: usize = 8;
 const TASKS: usize = 10_000;
 const ROUNDS: usize = 4;
 const CHURN: usize = 200;
+const BLOCKING_LOOPS: usize = 4;
 
 fn runtime(i: usize) -> (Runtime, bool) {
     let multi = i.is_multiple_of(2);
@@ -118,6 +123,18 @@ fn zero_misclassifications_under_load() {
                 s.spawn(move || {
                     let (rt, multi) = runtime(i);
                     rt.block_on(async {
+                        let tasks_done = Arc::new(AtomicBool::new(false));
+                        let loops: Vec<_> = (0..BLOCKING_LOOPS)
+                            .map(|_| {
+                                let tasks_done = tasks_done.clone();
+                                tokio::task::spawn_blocking(move || {
+                                    while !tasks_done.load(Ordering::Relaxed) {
+                                        call(9, false);
+                                        thread::yield_now();
+                                    }
+                                })
+                            })
+                            .collect();
                         let mut tasks = tokio::task::JoinSet::new();
                         for n in (i..TASKS).step_by(RUNTIMES) {
                             tasks.spawn(task(n, multi));
@@ -127,6 +144,10 @@ fn zero_misclassifications_under_load() {
                         }
                         while let Some(result) = tasks.join_next().await {
                             result.unwrap();
+                        }
+                        tasks_done.store(true, Ordering::Relaxed);
+                        for blocking in loops {
+                            blocking.await.unwrap();
                         }
                     });
                 })
