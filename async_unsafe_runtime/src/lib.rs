@@ -111,6 +111,13 @@
 //! - `tracing`: reports overrides and warn-mode violations through `tracing`
 //!   (when a subscriber is set) instead of standard error, and carries the
 //!   current span into [`sync_to_async`] closures.
+//! - `r2d2`: [`r2d2::GuardedPool`], an r2d2 pool (any manager, diesel's and
+//!   `r2d2_postgres`'s included) whose checkouts refuse async contexts.
+//! - `postgres`: [`postgres::Client`], the synchronous PostgreSQL client
+//!   guarded like [`SyncOnly`]: connecting, querying and dropping.
+//!
+//! Without these features, [`SyncOnly`] guards any value from a crate you do
+//! not own (a blocking client, `reqwest::blocking::Client`).
 
 #![warn(missing_docs)]
 
@@ -123,12 +130,18 @@ mod bridge;
 mod check;
 mod detect;
 mod error;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "r2d2")]
+pub mod r2d2;
+mod sync_only;
 
 pub use allow::{ALLOW_ENV, allow_async_unsafe, is_override_active, warn_async_unsafe};
 pub use bridge::{SyncToAsync, SyncToAsyncFuture, async_to_sync, sync_to_async};
 pub use check::{check, is_async_context};
 pub use detect::{EventLoopGuard, enter_event_loop};
 pub use error::{DEFAULT_MESSAGE, SynchronousOnlyOperation};
+pub use sync_only::SyncOnly;
 
 /// Marks a synchronous function as unsafe to call from an async context.
 ///
