@@ -13,13 +13,17 @@
 //! `r2d2` re-export and `r2d2_postgres` included. The connections it hands
 //! out are r2d2's own: use them where they were checked out, inside
 //! [`sync_to_async`](crate::sync_to_async) or on a plain thread.
+//!
+//! Dropping the last `GuardedPool` closes the idle connections; in an async
+//! context that happens on tokio's blocking pool, as for [`SyncOnly`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2::{ManageConnection, Pool, PooledConnection, State};
 
-use crate::{SynchronousOnlyOperation, check};
+use crate::{SyncOnly, SynchronousOnlyOperation, check};
 
 /// Why [`GuardedPool::get`] or [`GuardedPool::get_timeout`] gave no
 /// connection.
@@ -78,7 +82,10 @@ pub enum PoolError {
 /// });
 /// ```
 pub struct GuardedPool<M: ManageConnection> {
-    pool: Pool<M>,
+    /// Dropping r2d2's last handle drops the idle connections, which blocks
+    /// (and panics on a worker with sync drivers that own a runtime): the
+    /// last `GuardedPool` drops it the way `SyncOnly` does.
+    pool: Arc<SyncOnly<Pool<M>>>,
 }
 
 impl<M: ManageConnection> GuardedPool<M> {
@@ -104,7 +111,7 @@ impl<M: ManageConnection> GuardedPool<M> {
     #[track_caller]
     pub fn get(&self) -> Result<PooledConnection<M>, PoolError> {
         check("r2d2::Pool::get")?;
-        Ok(self.pool.get()?)
+        Ok(self.inner().get()?)
     }
 
     /// A connection, waiting up to `timeout`; refused in an async context.
@@ -128,7 +135,7 @@ impl<M: ManageConnection> GuardedPool<M> {
     #[track_caller]
     pub fn get_timeout(&self, timeout: Duration) -> Result<PooledConnection<M>, PoolError> {
         check("r2d2::Pool::get_timeout")?;
-        Ok(self.pool.get_timeout(timeout)?)
+        Ok(self.inner().get_timeout(timeout)?)
     }
 
     /// An idle connection if there is one, without waiting for one to be
@@ -151,7 +158,7 @@ impl<M: ManageConnection> GuardedPool<M> {
     #[track_caller]
     pub fn try_get(&self) -> Result<Option<PooledConnection<M>>, SynchronousOnlyOperation> {
         check("r2d2::Pool::try_get")?;
-        Ok(self.pool.try_get())
+        Ok(self.inner().try_get())
     }
 
     /// The pool's counts. Not checked: it only reads them.
@@ -168,7 +175,7 @@ impl<M: ManageConnection> GuardedPool<M> {
     /// assert_eq!(pool.state().connections, 3);
     /// ```
     pub fn state(&self) -> State {
-        self.pool.state()
+        self.inner().state()
     }
 
     /// The r2d2 pool itself, unguarded: for its configuration, or for code
@@ -186,12 +193,13 @@ impl<M: ManageConnection> GuardedPool<M> {
     /// assert_eq!(pool.inner().max_size(), 4);
     /// ```
     pub fn inner(&self) -> &Pool<M> {
-        &self.pool
+        self.pool.value()
     }
 }
 
 impl<M: ManageConnection> From<Pool<M>> for GuardedPool<M> {
-    /// Guards `pool`; clones of the original stay unguarded.
+    /// Guards `pool`. Clones of the `r2d2::Pool` made before (or through
+    /// [`inner`](GuardedPool::inner)) share its connections but not the guard.
     ///
     /// ```
     /// # #[derive(Debug)] struct M;
@@ -204,7 +212,9 @@ impl<M: ManageConnection> From<Pool<M>> for GuardedPool<M> {
     /// # let _ = pool;
     /// ```
     fn from(pool: Pool<M>) -> Self {
-        Self { pool }
+        Self {
+            pool: Arc::new(SyncOnly::new(pool)),
+        }
     }
 }
 
@@ -224,7 +234,7 @@ impl<M: ManageConnection> Clone for GuardedPool<M> {
     /// ```
     fn clone(&self) -> Self {
         Self {
-            pool: self.pool.clone(),
+            pool: Arc::clone(&self.pool),
         }
     }
 }
@@ -242,6 +252,6 @@ impl<M: ManageConnection + fmt::Debug> fmt::Debug for GuardedPool<M> {
     /// assert!(format!("{pool:?}").starts_with("GuardedPool"));
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("GuardedPool").field(&self.pool).finish()
+        f.debug_tuple("GuardedPool").field(self.inner()).finish()
     }
 }
