@@ -56,7 +56,7 @@ fn prepare(call: &str, guarded: bool, rt: &Runtime, params: &str) -> Call {
     let params = params.to_owned();
     match (call, guarded) {
         ("postgres-connect", false) => Box::new(move || {
-            // Leaked, so that only the connect is measured, not the drop.
+            // Forgotten, so that only the connect is measured, not the drop.
             postgres::Client::connect(&params, NoTls)
                 .map(mem::forget)
                 .map_err(|e| e.to_string())
@@ -125,7 +125,7 @@ fn prepare(call: &str, guarded: bool, rt: &Runtime, params: &str) -> Call {
             let url = serve_http(rt);
             let client = reqwest::blocking::Client::new();
             if guarded {
-                let client = SyncOnly::new(client);
+                let client = leak(SyncOnly::new(client));
                 Box::new(move || {
                     let response = client.get().map_err(|e| e.to_string())?.get(&url).send();
                     response
@@ -134,14 +134,13 @@ fn prepare(call: &str, guarded: bool, rt: &Runtime, params: &str) -> Call {
                         .map_err(|e| e.to_string())
                 })
             } else {
+                let client = leak(client);
                 Box::new(move || {
                     let response = client.get(&url).send();
-                    let result = response
+                    response
                         .and_then(|r| r.text())
                         .map(drop)
-                        .map_err(|e| e.to_string());
-                    mem::forget(client);
-                    result
+                        .map_err(|e| e.to_string())
                 })
             }
         }
@@ -155,11 +154,19 @@ fn manager(params: &str) -> PostgresConnectionManager<NoTls> {
 
 fn checkout(pool: r2d2::Pool<PostgresConnectionManager<NoTls>>, guarded: bool) -> Call {
     if guarded {
-        let pool = GuardedPool::from(pool);
+        let pool = leak(GuardedPool::from(pool));
         Box::new(move || pool.get().map(drop).map_err(|e| e.to_string()))
     } else {
+        let pool = leak(pool);
         Box::new(move || pool.get().map(drop).map_err(|e| e.to_string()))
     }
+}
+
+/// Kept for the whole process, so that a cell measures the call alone: the
+/// value's own drop (a pool closing its connections, a client closing) is
+/// neither part of it nor run while a panic unwinds.
+fn leak<T>(value: T) -> &'static mut T {
+    Box::leak(Box::new(value))
 }
 
 /// A minimal HTTP server, a task of `rt`, on a free port of 127.0.0.1.
