@@ -27,14 +27,22 @@ use crate::{SyncOnly, SynchronousOnlyOperation, check};
 ///
 /// `Display` is the inner error's.
 ///
-/// ```no_run
+/// ```
 /// use async_unsafe_runtime::postgres::{Client, Error};
 ///
-/// match Client::connect("host=127.0.0.1 user=postgres", postgres::NoTls) {
-///     Ok(_) => {}
-///     Err(Error::AsyncUnsafe(e)) => eprintln!("move this into sync_to_async: {e}"),
-///     Err(Error::Postgres(e)) => eprintln!("database: {e}"),
-/// }
+/// // Nothing listens on port 1: the database's error, as postgres reports it.
+/// let params = "host=127.0.0.1 port=1 user=postgres connect_timeout=5";
+/// let err = Client::connect(params, postgres::NoTls).unwrap_err();
+/// assert!(matches!(err, Error::Postgres(_)));
+///
+/// // From async code: refused before any connection is tried.
+/// let rt = tokio::runtime::Runtime::new().unwrap();
+/// # if !async_unsafe_runtime::is_override_active() {
+/// let err = rt.block_on(async { Client::connect(params, postgres::NoTls) }).unwrap_err();
+/// let Error::AsyncUnsafe(guard) = &err else { unreachable!() };
+/// assert_eq!(guard.function(), "postgres::Client::connect");
+/// assert_eq!(err.to_string(), guard.to_string());
+/// # }
 /// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

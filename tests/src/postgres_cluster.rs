@@ -29,6 +29,8 @@ pub struct Cluster {
     port: u16,
     dir: PathBuf,
     server: Child,
+    /// Stops the server when the test process is gone (see [`shared`]).
+    watchdog: Option<Child>,
     /// Serializes `CREATE DATABASE`, which copies `template1`.
     creating: Mutex<()>,
 }
@@ -37,8 +39,8 @@ pub struct Cluster {
 pub fn shared() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
     CLUSTER.get_or_init(|| {
-        let cluster = Cluster::start();
-        cluster.watch_process(std::process::id());
+        let mut cluster = Cluster::start();
+        cluster.watchdog = Some(cluster.watch_process(std::process::id()));
         cluster
     })
 }
@@ -95,6 +97,7 @@ impl Cluster {
             port,
             dir,
             server,
+            watchdog: None,
             creating: Mutex::new(()),
         };
         cluster.wait_ready();
@@ -151,7 +154,7 @@ impl Cluster {
 
     /// Stops the server and removes the directory once process `pid` has
     /// ended.
-    fn watch_process(&self, pid: u32) {
+    fn watch_process(&self, pid: u32) -> Child {
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop}",
             stop = self.stop_script()
@@ -162,7 +165,7 @@ impl Cluster {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap();
+            .unwrap()
     }
 
     /// Shell commands that stop the postmaster (SIGINT, PostgreSQL's fast
@@ -188,6 +191,10 @@ impl Drop for Cluster {
             .status();
         let _ = self.server.kill();
         let _ = self.server.wait();
+        if let Some(mut watchdog) = self.watchdog.take() {
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+        }
     }
 }
 

@@ -283,3 +283,42 @@ fn the_reqwest_blocking_recipe() {
     // thread on drop; here that happens on the blocking pool.
     rt.block_on(rt.spawn(async move { drop(http) })).unwrap();
 }
+
+/// `blocking_table`'s `SyncOnly::get` cell, run with `ALLOW_ASYNC_UNSAFE`
+/// set to `value` (the override is process-wide: a process each).
+fn get_with_override(value: Option<&str>) -> (String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_blocking_table"));
+    command
+        .args(["sync-only-get", "root", "guarded", "unused"])
+        .env_remove("ALLOW_ASYNC_UNSAFE");
+    if let Some(value) = value {
+        command.env("ALLOW_ASYNC_UNSAFE", value);
+    }
+    let out = command.output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    (String::from_utf8(out.stdout).unwrap(), stderr)
+}
+
+#[test]
+fn the_override_and_warn_mode_apply_as_they_do_for_check() {
+    let (stdout, _) = get_with_override(None);
+    assert!(
+        stdout.starts_with(&format!("ERR {DEFAULT_MESSAGE}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("`u32`"), "{stdout}");
+
+    let (stdout, stderr) = get_with_override(Some("1"));
+    assert_eq!(stdout, "OK\n");
+    assert!(stderr.contains("async-safety guard overridden"), "{stderr}");
+    assert!(stderr.contains("`u32`"), "{stderr}");
+
+    let (stdout, stderr) = get_with_override(Some("warn"));
+    assert_eq!(stdout, "OK\n");
+    assert!(stderr.contains("warn mode"), "{stderr}");
+    assert!(
+        stderr.contains("`u32` at tests/src/bin/blocking_table.rs"),
+        "{stderr}"
+    );
+}

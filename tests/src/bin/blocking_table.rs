@@ -144,6 +144,14 @@ fn prepare(call: &str, guarded: bool, rt: &Runtime, params: &str) -> Call {
                 })
             }
         }
+        // Not in the table: for tests/sync_only.rs's override cases.
+        ("sync-only-get", guarded) => {
+            let value = leak(SyncOnly::new(5_u32));
+            Box::new(move || match guarded {
+                true => value.get().map(drop).map_err(|e| e.to_string()),
+                false => Ok(()),
+            })
+        }
         (other, _) => panic!("unknown call {other}"),
     }
 }
