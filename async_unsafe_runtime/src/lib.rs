@@ -121,6 +121,13 @@
 //!   events under the target `async_unsafe` (when a subscriber is set;
 //!   standard error otherwise, and always without the feature), and carries
 //!   the current span into [`sync_to_async`] closures.
+//! - `r2d2`: [`r2d2::GuardedPool`], an r2d2 pool (any manager, diesel's and
+//!   `r2d2_postgres`'s included) whose checkouts refuse async contexts.
+//! - `postgres`: [`postgres::Client`], the synchronous PostgreSQL client
+//!   guarded like [`SyncOnly`]: connecting, querying and dropping.
+//!
+//! Without these features, [`SyncOnly`] guards any value from a crate you do
+//! not own (a blocking client, `reqwest::blocking::Client`).
 
 #![warn(missing_docs)]
 
@@ -134,6 +141,11 @@ mod check;
 mod detect;
 mod error;
 mod scope;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "r2d2")]
+pub mod r2d2;
+mod sync_only;
 
 pub use allow::{ALLOW_ENV, Override, current_override, is_override_active, set_override};
 pub use bridge::async_to_sync::async_to_sync;
@@ -148,6 +160,7 @@ pub use scope::{
     AllowGuard, AllowInFuture, CaptureViolations, allow_in_future, allow_on_this_thread,
     capture_violations, capture_violations_in_future,
 };
+pub use sync_only::SyncOnly;
 
 /// Marks a synchronous function as unsafe to call from an async context.
 ///

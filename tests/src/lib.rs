@@ -6,6 +6,7 @@ use std::process::Command;
 
 pub mod contexts;
 pub mod corpus;
+pub mod postgres_cluster;
 
 /// The workspace's root folder.
 pub fn workspace_root() -> &'static Path {
@@ -35,4 +36,26 @@ pub fn cargo<I: AsRef<OsStr>>(args: impl IntoIterator<Item = I>, target: &str) -
         out.status
     );
     stdout
+}
+
+/// Runs `f` once in each async context a guarded call must refuse: a task
+/// on a multi-thread worker, a multi-thread `block_on` root, and a `LocalSet`
+/// task on a current_thread runtime. `f` gets the context's name.
+pub fn in_each_async_context(f: impl Fn(&'static str) + Send + Sync + 'static) {
+    let f = std::sync::Arc::new(f);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let task = std::sync::Arc::clone(&f);
+    rt.block_on(rt.spawn(async move { task("task") })).unwrap();
+    rt.block_on(async { f("multi-thread root") });
+    let local_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+    let in_local = std::sync::Arc::clone(&f);
+    local
+        .block_on(&local_rt, async move {
+            tokio::task::spawn_local(async move { in_local("LocalSet task") }).await
+        })
+        .unwrap();
 }

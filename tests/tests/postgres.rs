@@ -1,0 +1,238 @@
+//! `async_unsafe_runtime::postgres::Client` against a real PostgreSQL server
+//! (a throwaway cluster started by `tests::postgres_cluster`, one database
+//! per test).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_unsafe_runtime::postgres::{Client, Error};
+use async_unsafe_runtime::{DEFAULT_MESSAGE, SynchronousOnlyOperation, sync_to_async};
+use postgres::NoTls;
+use tests::{in_each_async_context, postgres_cluster};
+
+fn refused(result: Result<impl Sized, Error>, function: &str, line: u32) {
+    match result {
+        Err(Error::AsyncUnsafe(err)) => {
+            assert_eq!(err.function(), function);
+            assert_eq!(err.message(), DEFAULT_MESSAGE);
+            let location = err.location().unwrap();
+            assert_eq!((location.file(), location.line()), (file!(), line));
+        }
+        Err(Error::Postgres(err)) => panic!("{function}: a database error instead: {err}"),
+        Ok(_) => panic!("{function}: not refused"),
+    }
+}
+
+/// Connections open to `dbname`, other than the asking one.
+fn connections(params: &str, dbname: &str) -> i64 {
+    let mut admin = postgres::Client::connect(params, NoTls).unwrap();
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&dbname],
+        )
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn rows_written_from_sync_to_async_are_read_back_intact() {
+    let params = postgres_cluster::shared().database("client_rows");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        let mut client = sync_to_async(move || Client::connect(&params, NoTls))
+            .await
+            .unwrap();
+        let written: Vec<(i32, Option<String>, Vec<u8>)> = vec![
+            (1, Some("plain".into()), b"\x00\x01\x02".to_vec()),
+            (2, Some("ünïcødé ✓ 'quoted' \"double\"".into()), vec![]),
+            (3, None, vec![0xff; 300]),
+        ];
+        let rows = written.clone();
+        let (client, read) = sync_to_async(move || {
+            client
+                .batch_execute("CREATE TABLE items (id INT PRIMARY KEY, name TEXT, data BYTEA)")?;
+            for (id, name, data) in &rows[..2] {
+                let n =
+                    client.execute("INSERT INTO items VALUES ($1, $2, $3)", &[id, name, data])?;
+                assert_eq!(n, 1);
+            }
+            let mut tx = client.transaction()?;
+            let (id, name, data) = &rows[2];
+            tx.execute("INSERT INTO items VALUES ($1, $2, $3)", &[id, name, data])?;
+            tx.commit()?;
+            let read: Vec<(i32, Option<String>, Vec<u8>)> = client
+                .query("SELECT id, name, data FROM items ORDER BY id", &[])?
+                .iter()
+                .map(|row| (row.get(0), row.get(1), row.get(2)))
+                .collect();
+            let count: i64 = client.query_one("SELECT count(*) FROM items", &[])?.get(0);
+            assert_eq!(count, 3);
+            let missing = client.query_opt("SELECT id FROM items WHERE id = 99", &[])?;
+            assert!(missing.is_none());
+            let two = client.query_opt("SELECT name FROM items WHERE id = 2", &[])?;
+            assert_eq!(two.map(|r| r.get::<_, String>(0)), rows[1].1.clone());
+            Ok::<_, Error>((client, read))
+        })
+        .await
+        .unwrap();
+        assert_eq!(read, written);
+        // A rolled-back transaction leaves nothing behind.
+        let client = Arc::new(Mutex::new(client));
+        let c = Arc::clone(&client);
+        let count = sync_to_async(move || {
+            let mut client = c.lock().unwrap();
+            let mut tx = client.transaction()?;
+            tx.execute("INSERT INTO items VALUES (4, 'gone', '')", &[])?;
+            tx.rollback()?;
+            let count: i64 = client.query_one("SELECT count(*) FROM items", &[])?.get(0);
+            Ok::<_, Error>(count)
+        })
+        .await
+        .unwrap();
+        assert_eq!(count, 3);
+    });
+}
+
+#[test]
+fn every_entry_point_is_refused_in_async_contexts_and_the_next_correct_call_works() {
+    let params = postgres_cluster::shared().database("client_refused");
+    let mut setup = Client::connect(&params, NoTls).unwrap();
+    setup
+        .batch_execute("CREATE TABLE t (id INT); INSERT INTO t VALUES (1);")
+        .unwrap();
+    let client = Arc::new(Mutex::new(setup));
+    let p = params.clone();
+    let c = Arc::clone(&client);
+    in_each_async_context(move |context| {
+        let mut client = c.lock().unwrap();
+        let sql = "INSERT INTO t VALUES (2)";
+        let line = line!() + 1;
+        refused(
+            Client::connect(&p, NoTls),
+            "postgres::Client::connect",
+            line,
+        );
+        let line = line!() + 1;
+        refused(client.execute(sql, &[]), "postgres::Client::execute", line);
+        let line = line!() + 1;
+        refused(client.query(sql, &[]), "postgres::Client::query", line);
+        let line = line!() + 1;
+        refused(
+            client.query_one(sql, &[]),
+            "postgres::Client::query_one",
+            line,
+        );
+        let line = line!() + 1;
+        refused(
+            client.query_opt(sql, &[]),
+            "postgres::Client::query_opt",
+            line,
+        );
+        let line = line!() + 1;
+        refused(
+            client.batch_execute(sql),
+            "postgres::Client::batch_execute",
+            line,
+        );
+        let line = line!() + 1;
+        refused(client.transaction(), "postgres::Client::transaction", line);
+        drop(client);
+
+        // The next correct call, from the blocking pool, works on the same
+        // client; nothing refused reached the server.
+        let c = Arc::clone(&c);
+        let count = std::thread::spawn(move || {
+            let mut client = c.lock().unwrap();
+            let count: i64 = client.query_one("SELECT count(*) FROM t", &[])?.get(0);
+            Ok::<_, Error>(count)
+        })
+        .join()
+        .unwrap()
+        .unwrap();
+        assert_eq!(count, 1, "{context}");
+    });
+    // The refused connects opened no connection: only `setup` is there.
+    assert_eq!(
+        connections(
+            &postgres_cluster::shared().params("postgres"),
+            "client_refused"
+        ),
+        1
+    );
+    let count: i64 = client
+        .lock()
+        .unwrap()
+        .query_one("SELECT count(*) FROM t", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 1);
+}
+
+#[test]
+fn the_database_errors_are_reported_as_they_are() {
+    let params = postgres_cluster::shared().database("client_errors");
+    let mut client = Client::connect(&params, NoTls).unwrap();
+    let err = client.query("SELEC 1", &[]).unwrap_err();
+    let Error::Postgres(inner) = &err else {
+        panic!("expected a database error: {err:?}");
+    };
+    assert_eq!(err.to_string(), inner.to_string());
+    let db = inner.as_db_error().unwrap();
+    assert!(db.message().contains("syntax error"), "{db}");
+    // A failed connect is a database error too, not a guard error.
+    let bad = postgres_cluster::shared().params("no_such_database");
+    let err = Client::connect(&bad, NoTls).unwrap_err();
+    assert!(matches!(err, Error::Postgres(_)), "{err:?}");
+    // And the guard's error keeps its own text.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let err = rt
+        .block_on(async { client.query("SELECT 1", &[]) })
+        .unwrap_err();
+    let Error::AsyncUnsafe(guard) = &err else {
+        panic!("expected the guard's error: {err:?}");
+    };
+    assert_eq!(err.to_string(), guard.to_string());
+    let _: &SynchronousOnlyOperation = guard;
+}
+
+#[test]
+fn a_client_dropped_inside_a_task_is_closed_on_the_blocking_pool() {
+    let cluster = postgres_cluster::shared();
+    let params = cluster.database("client_drop");
+    let admin = cluster.params("postgres");
+    let client = Client::connect(&params, NoTls).unwrap();
+    assert_eq!(connections(&admin, "client_drop"), 1);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // No panic in the task, which would surface as a JoinError here.
+    rt.block_on(rt.spawn(async move { drop(client) })).unwrap();
+    // Closed in the background: wait for the server to see it go.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while connections(&admin, "client_drop") != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the dropped client's connection stayed open"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_unguarded_client_panics_when_dropped_inside_a_task() {
+    // What the guard prevents: postgres::Client blocks on its own runtime in
+    // its Drop, which tokio refuses on a worker.
+    let params = postgres_cluster::shared().database("raw_drop");
+    let client = postgres::Client::connect(&params, NoTls).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let err = rt
+        .block_on(rt.spawn(async move { drop(client) }))
+        .unwrap_err();
+    let panic = err.into_panic();
+    let text = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    assert!(text.starts_with("Cannot "), "{text}");
+    assert!(text.contains("runtime"), "{text}");
+}
