@@ -128,10 +128,7 @@ pub(crate) fn from_metadata(meta: &Value, all_members: bool) -> Result<Workspace
         deps: Vec::new(),
         lists: UserLists::default(),
     };
-    if let Some(table) = meta
-        .get("workspace_metadata")
-        .and_then(|m| m.get("async-unsafe"))
-    {
+    if let Some(table) = meta.get("metadata").and_then(|m| m.get("async-unsafe")) {
         read_lists(table, "[workspace.metadata.async-unsafe]", &mut ws.lists)?;
     }
     for package in packages {
@@ -261,9 +258,11 @@ mod tests {
     #[test]
     fn user_lists_are_read_and_bad_ones_refused() {
         let good = json!({"async-unsafe": {"blocking": ["a::db::*"], "allow": ["a::x"]}});
-        let ws = from_metadata(&meta(Some("a 0.1.0"), good), false).unwrap();
+        let mut m = meta(Some("a 0.1.0"), good);
+        m["metadata"] = json!({"async-unsafe": {"allow": ["w::y"]}});
+        let ws = from_metadata(&m, false).unwrap();
         assert_eq!(ws.lists.blocking, ["a::db::*"]);
-        assert_eq!(ws.lists.allow, ["a::x"]);
+        assert_eq!(ws.lists.allow, ["w::y", "a::x"]);
         for bad in [
             json!({"async-unsafe": {"blocking": "a::db"}}),
             json!({"async-unsafe": {"blocking": [1]}}),
