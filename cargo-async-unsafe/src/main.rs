@@ -39,6 +39,7 @@ Options:
       --workspace             Check every workspace member, not only the selected package
       --format <text|json>    Output format [default: text]
       --offline               Pass --offline to cargo metadata
+  -j, --jobs <N>              Parse on N threads [default: one per core]
   -h, --help                  Print this help
 
 Exit status: 0 nothing found, 1 findings, 2 the input could not be read.
@@ -56,6 +57,7 @@ struct Args {
     workspace: bool,
     format: Format,
     offline: bool,
+    jobs: Option<usize>,
 }
 
 fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -64,6 +66,7 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Option<Args>, Str
         workspace: false,
         format: Format::Text,
         offline: false,
+        jobs: None,
     };
     let mut first = true;
     while let Some(arg) = raw.next() {
@@ -93,6 +96,13 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Option<Args>, Str
             }
             "--workspace" => args.workspace = true,
             "--offline" => args.offline = true,
+            "-j" | "--jobs" => {
+                let v = value("--jobs")?;
+                match v.parse::<usize>() {
+                    Ok(n) if n > 0 => args.jobs = Some(n),
+                    _ => return Err(format!("`--jobs` needs a positive number, not `{v}`")),
+                }
+            }
             other => return Err(format!("unexpected argument `{other}`")),
         }
     }
@@ -118,7 +128,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let loaded = tree::load(&ws);
+    let loaded = tree::load(&ws, args.jobs);
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
@@ -179,5 +189,7 @@ mod tests {
                 .contains("needs a value")
         );
         assert!(args(&["--bogus"]).unwrap_err().contains("--bogus"));
+        assert_eq!(args(&["-j", "3"]).unwrap().unwrap().jobs, Some(3));
+        assert!(args(&["--jobs=0"]).unwrap_err().contains("positive"));
     }
 }

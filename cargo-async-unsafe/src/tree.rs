@@ -103,8 +103,8 @@ fn dep_files(dir: &Path, module: Vec<String>, out: &mut Vec<(PathBuf, Vec<String
     }
 }
 
-/// Reads every crate of `ws`.
-pub(crate) fn load(ws: &Workspace) -> Loaded {
+/// Reads every crate of `ws` on `threads` threads (default: one per core).
+pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
     let mut crates = Vec::new();
     let mut jobs = Vec::new();
     for t in &ws.targets {
@@ -140,6 +140,9 @@ pub(crate) fn load(ws: &Workspace) -> Loaded {
         });
     }
 
+    let threads = threads
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1);
     let mut loaded = Loaded {
         crates,
         errors: Vec::new(),
@@ -147,7 +150,7 @@ pub(crate) fn load(ws: &Workspace) -> Loaded {
         files_parsed: 0,
     };
     while !jobs.is_empty() {
-        let results = parse_level(&jobs, &loaded.crates);
+        let results = parse_level(&jobs, &loaded.crates, threads);
         let mut next = Vec::new();
         for (job, result) in jobs.into_iter().zip(results) {
             let krate = &mut loaded.crates[job.krate];
@@ -210,7 +213,7 @@ type JobResult = Result<Option<(usize, ParsedFile)>, FileError>;
 
 /// Parses one level's files on every core. File indexes are assigned in job
 /// order, so the result does not depend on scheduling.
-fn parse_level(jobs: &[Job], crates: &[Crate]) -> Vec<JobResult> {
+fn parse_level(jobs: &[Job], crates: &[Crate], threads: usize) -> Vec<JobResult> {
     // Index each job's file would get if it is kept (parsed).
     let mut counts: Vec<usize> = crates.iter().map(|c| c.files.len()).collect();
     let run = |i: usize, counts: &[usize]| -> JobResult {
@@ -246,9 +249,7 @@ fn parse_level(jobs: &[Job], crates: &[Crate]) -> Vec<JobResult> {
             *c - 1
         })
         .collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len());
+    let threads = threads.min(jobs.len());
     let mut results: Vec<JobResult> = if threads <= 1 {
         (0..jobs.len()).map(|i| run(i, &provisional)).collect()
     } else {
