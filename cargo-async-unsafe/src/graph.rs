@@ -1,0 +1,278 @@
+//! Who calls whom, where async starts, where the chain breaks.
+//!
+//! Roots are the bodies that run as async code: every `async fn`, `async`
+//! block and `async` closure of the crates checked. From each call a root
+//! makes, the checker follows synchronous workspace functions transitively
+//! (breadth first, so each chain reported is a shortest one) until it meets
+//! something that blocks: a function marked `#[async_unsafe]` (in the
+//! workspace or a dependency), a built-in blocking API, or a path on the
+//! user's `blocking` list. It does not go into an `async fn` (calling one only
+//! builds a future, whose body is a root of its own), into a marked function
+//! (that is the finding), into an item or call under `// async-unsafe: allow`,
+//! into a path on the user's `allow` list, nor into the closures handed to a
+//! chain breaker (`sync_to_async`, `spawn_blocking`, `block_in_place`, thread
+//! and rayon spawns; see `parse.rs`).
+//!
+//! A finding is reported at the call in the async body (where the fix goes),
+//! with the chain from the root to the blocking callee. It is `possible` when
+//! one of the chain's method calls could mean several impls, else `certain`.
+//! The blocking callees reachable from each synchronous function are computed
+//! once and reused by every root that calls it.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::rc::Rc;
+
+use crate::known::{Lists, Reason};
+use crate::parse::BodyKind;
+use crate::resolve::{FnId, Program, Resolved, Scope, Target};
+
+/// One blocking call in async context.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Finding {
+    pub(crate) file: String,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    /// The blocking item's full path.
+    pub(crate) callee: String,
+    /// From the async root to the callee.
+    pub(crate) chain: Vec<String>,
+    pub(crate) certain: bool,
+    pub(crate) reason: ReasonOrd,
+}
+
+/// [`Reason`] with an order, for sorting findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ReasonOrd {
+    Marked,
+    Builtin,
+    User,
+}
+
+impl From<Reason> for ReasonOrd {
+    fn from(r: Reason) -> Self {
+        match r {
+            Reason::Marked => ReasonOrd::Marked,
+            Reason::Builtin => ReasonOrd::Builtin,
+            Reason::User => ReasonOrd::User,
+        }
+    }
+}
+
+enum Step {
+    Block {
+        callee: String,
+        short: String,
+        reason: Reason,
+    },
+    Follow(FnId),
+    Skip,
+}
+
+#[derive(Clone)]
+struct Reach {
+    callee: String,
+    short: String,
+    reason: Reason,
+    /// Labels of the synchronous functions from the first one on.
+    chain: Vec<String>,
+    certain: bool,
+}
+
+struct Walker<'p, 'a> {
+    program: &'p Program<'a>,
+    lists: &'p Lists,
+    memo: HashMap<FnId, Rc<Vec<Reach>>>,
+}
+
+impl Walker<'_, '_> {
+    fn step(&self, target: &Target) -> Step {
+        match target {
+            Target::Fn(id) => {
+                let f = self.program.func(*id);
+                let path = self.program.fn_path(*id);
+                if self.lists.allowed(&path) {
+                    return Step::Skip;
+                }
+                let reason = if f.marked {
+                    Some(Reason::Marked)
+                } else {
+                    self.lists.blocking(&path)
+                };
+                if let Some(reason) = reason {
+                    return Step::Block {
+                        short: self.program.fn_short(*id),
+                        callee: path,
+                        reason,
+                    };
+                }
+                let checked = self.program.crates[id.krate].checked;
+                if f.is_async || f.allowed || !f.has_body || !checked {
+                    Step::Skip
+                } else {
+                    Step::Follow(*id)
+                }
+            }
+            Target::Ext(path) => {
+                if self.lists.allowed(path) {
+                    return Step::Skip;
+                }
+                match self.lists.blocking(path) {
+                    Some(reason) => Step::Block {
+                        callee: path.clone(),
+                        short: path.clone(),
+                        reason,
+                    },
+                    None => Step::Skip,
+                }
+            }
+        }
+    }
+
+    fn label(&self, id: FnId) -> String {
+        let f = self.program.func(id);
+        format!(
+            "{} ({}:{})",
+            self.program.fn_short(id),
+            self.program.file_of(id),
+            f.line
+        )
+    }
+
+    fn calls(&self, id: FnId) -> Vec<Resolved> {
+        let f = self.program.func(id);
+        let scope = Scope {
+            krate: id.krate,
+            module: id.module,
+            func: Some(f),
+        };
+        f.bodies[0]
+            .calls
+            .iter()
+            .filter(|c| !c.allowed)
+            .flat_map(|c| self.program.targets(scope, c))
+            .collect()
+    }
+
+    /// Every blocking callee reachable from the synchronous function `start`.
+    fn reach(&mut self, start: FnId) -> Rc<Vec<Reach>> {
+        if let Some(r) = self.memo.get(&start) {
+            return Rc::clone(r);
+        }
+        let mut out = Vec::new();
+        let mut seen_callees = HashSet::new();
+        let mut visited = HashSet::from([start]);
+        let mut queue = VecDeque::from([(start, vec![self.label(start)], true)]);
+        while let Some((id, chain, certain)) = queue.pop_front() {
+            for r in self.calls(id) {
+                match self.step(&r.target) {
+                    Step::Block {
+                        callee,
+                        short,
+                        reason,
+                    } => {
+                        if seen_callees.insert(callee.clone()) {
+                            out.push(Reach {
+                                callee,
+                                short,
+                                reason,
+                                chain: chain.clone(),
+                                certain: certain && r.certain,
+                            });
+                        }
+                    }
+                    Step::Follow(next) => {
+                        if visited.insert(next) {
+                            let mut c = chain.clone();
+                            c.push(self.label(next));
+                            queue.push_back((next, c, certain && r.certain));
+                        }
+                    }
+                    Step::Skip => {}
+                }
+            }
+        }
+        let out = Rc::new(out);
+        self.memo.insert(start, Rc::clone(&out));
+        out
+    }
+}
+
+/// Every blocking call reachable from async code in the checked crates,
+/// sorted by place.
+pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
+    let mut walker = Walker {
+        program,
+        lists,
+        memo: HashMap::new(),
+    };
+    let mut findings = Vec::new();
+    for (k, c) in program.crates.iter().enumerate() {
+        if !c.checked {
+            continue;
+        }
+        for (m, module) in c.modules.iter().enumerate() {
+            let file = &c.files[module.file];
+            for f in &module.fns {
+                if f.allowed {
+                    continue;
+                }
+                let scope = Scope {
+                    krate: k,
+                    module: m,
+                    func: Some(f),
+                };
+                for body in &f.bodies {
+                    let root = match body.kind {
+                        BodyKind::Fn if f.is_async && f.has_body => {
+                            format!("async fn {} ({file}:{})", f.name, f.line)
+                        }
+                        BodyKind::Fn => continue,
+                        BodyKind::AsyncBlock => format!("async block ({file}:{})", body.line),
+                        BodyKind::AsyncClosure => format!("async closure ({file}:{})", body.line),
+                    };
+                    for call in body.calls.iter().filter(|c| !c.allowed) {
+                        for r in program.targets(scope, call) {
+                            let mut push = |callee: String, chain: Vec<String>, certain, reason| {
+                                findings.push(Finding {
+                                    file: file.clone(),
+                                    line: call.line,
+                                    column: call.column,
+                                    callee,
+                                    chain,
+                                    certain,
+                                    reason: ReasonOrd::from(reason),
+                                })
+                            };
+                            match walker.step(&r.target) {
+                                Step::Block {
+                                    callee,
+                                    short,
+                                    reason,
+                                } => push(callee, vec![root.clone(), short], r.certain, reason),
+                                Step::Follow(id) => {
+                                    for reach in walker.reach(id).iter() {
+                                        let mut chain = vec![root.clone()];
+                                        chain.extend(reach.chain.iter().cloned());
+                                        chain.push(reach.short.clone());
+                                        push(
+                                            reach.callee.clone(),
+                                            chain,
+                                            r.certain && reach.certain,
+                                            reach.reason,
+                                        );
+                                    }
+                                }
+                                Step::Skip => {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    findings.sort();
+    findings.dedup_by(|a, b| {
+        (&a.file, a.line, a.column, &a.callee) == (&b.file, b.line, b.column, &b.callee)
+    });
+    findings
+}

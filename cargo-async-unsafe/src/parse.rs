@@ -1,0 +1,941 @@
+//! Files → items: each crate is read from its root file, following `mod`
+//! declarations (`foo.rs`, `foo/mod.rs`, `#[path = ".."]`), with every
+//! `cfg`-ed module included. Each file is parsed with `syn` and reduced at once
+//! to a plain summary ([`ModuleIr`]): the names a module declares and imports,
+//! and for every function its signature facts and the calls in its body, each
+//! call filed under the body that runs it (the function's own body, or an
+//! `async` block or closure, which is an async root of its own).
+//!
+//! Files are parsed in parallel, one breadth level of the module tree at a
+//! time (`syn` trees cannot cross threads; the summaries can).
+//!
+//! Limits (it is syntactic):
+//! - macro invocations are read only when their arguments parse as a
+//!   comma-separated list of expressions (`println!`, `assert_eq!`, `vec!`,
+//!   `format!`); other macros, and what any macro expands to, are not seen;
+//! - a function passed by name (`map(load)`) is not a call;
+//! - chain breakers are recognised by name: a closure given to a function or
+//!   method named `sync_to_async`, `spawn_blocking`, `block_in_place`,
+//!   `spawn`, `spawn_scoped` or `scope`, to anything under `rayon::`, or to a
+//!   method of a chain that went through `par_iter`-style adapters.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+use syn::{Expr, Item, Pat, Token, Type};
+
+/// A type as written, reduced to what method resolution needs.
+#[derive(Clone, Debug)]
+pub(crate) enum TypeIr {
+    /// `a::b::C<Args..>`: the segments and the last segment's type arguments.
+    Path(Vec<String>, Vec<TypeIr>),
+    /// `dyn A + B`, `impl A`: the trait paths.
+    Traits(Vec<Vec<String>>),
+    /// Anything else.
+    Unknown,
+}
+
+/// An expression whose type may be inferred later.
+#[derive(Clone, Debug)]
+pub(crate) enum ExprTy {
+    /// An explicit type (annotation, struct literal, cast).
+    Ty(TypeIr),
+    /// A local binding or parameter.
+    Local(String),
+    /// `self`.
+    SelfValue,
+    /// `path(..)`.
+    Call(Vec<String>),
+    /// `recv.name(..)`.
+    Method(Box<ExprTy>, String),
+    /// `base.field`.
+    Field(Box<ExprTy>, String),
+    /// `expr?`: the `Ok`/`Some` inside.
+    Try(Box<ExprTy>),
+    /// Nothing known.
+    Unknown,
+}
+
+/// What a call names, as written.
+#[derive(Clone, Debug)]
+pub(crate) enum Callee {
+    /// `a::b::f(..)`.
+    Path(Vec<String>),
+    /// `recv.name(..)`.
+    Method { name: String, recv: ExprTy },
+}
+
+/// One call site.
+#[derive(Clone, Debug)]
+pub(crate) struct Call {
+    pub(crate) callee: Callee,
+    /// 1-based line of the call expression's start.
+    pub(crate) line: usize,
+    /// 1-based column (characters) of the call expression's start.
+    pub(crate) column: usize,
+    /// An `// async-unsafe: allow` comment covers it.
+    pub(crate) allowed: bool,
+}
+
+/// Which code a body is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    /// The function's own body.
+    Fn,
+    /// An `async { .. }` block inside it.
+    AsyncBlock,
+    /// An `async |..| ..` closure inside it.
+    AsyncClosure,
+}
+
+/// The calls one piece of code makes directly.
+#[derive(Clone, Debug)]
+pub(crate) struct Body {
+    pub(crate) kind: BodyKind,
+    pub(crate) line: usize,
+    pub(crate) calls: Vec<Call>,
+}
+
+/// A function or method.
+#[derive(Clone, Debug)]
+pub(crate) struct FnIr {
+    pub(crate) name: String,
+    /// Line of the `fn` name.
+    pub(crate) line: usize,
+    pub(crate) is_async: bool,
+    pub(crate) has_receiver: bool,
+    /// `#[async_unsafe]` on it or on its `impl` block.
+    pub(crate) marked: bool,
+    /// `// async-unsafe: allow` on the item.
+    pub(crate) allowed: bool,
+    /// The `impl` block's self type (None for free functions and trait definitions).
+    pub(crate) self_ty: Option<TypeIr>,
+    /// The trait implemented, or the trait defining this method.
+    pub(crate) trait_path: Option<Vec<String>>,
+    /// A method declared in a `trait` item (with or without a default body).
+    pub(crate) in_trait_def: bool,
+    pub(crate) has_body: bool,
+    /// Generic parameters with their trait bounds (fn's and impl's).
+    pub(crate) generics: Vec<(String, Vec<Vec<String>>)>,
+    pub(crate) params: Vec<(String, TypeIr)>,
+    pub(crate) locals: Vec<(String, ExprTy)>,
+    pub(crate) ret: Option<TypeIr>,
+    /// `bodies[0]` is the function's own; the rest are async blocks/closures.
+    pub(crate) bodies: Vec<Body>,
+}
+
+/// An import: `use a::b as c;` (alias `c`) or `use a::b::*;` (glob).
+#[derive(Clone, Debug)]
+pub(crate) struct UseIr {
+    pub(crate) alias: Option<String>,
+    pub(crate) path: Vec<String>,
+}
+
+/// What one module declares.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ModuleIr {
+    /// Path inside the crate (`[]` for the root).
+    pub(crate) path: Vec<String>,
+    /// Index of the file it is in (in the crate's file list).
+    pub(crate) file: usize,
+    pub(crate) uses: Vec<UseIr>,
+    pub(crate) fns: Vec<FnIr>,
+    /// Structs, enums, unions.
+    pub(crate) types: Vec<String>,
+    pub(crate) traits: Vec<String>,
+    pub(crate) aliases: Vec<(String, TypeIr)>,
+    /// Named fields of structs.
+    pub(crate) fields: Vec<(String, Vec<(String, TypeIr)>)>,
+    pub(crate) children: Vec<String>,
+}
+
+/// A file that was read and parsed.
+pub(crate) struct ParsedFile {
+    pub(crate) modules: Vec<ModuleIr>,
+    /// `mod x;` declarations: (module path, candidate files in order).
+    pub(crate) pending: Vec<(Vec<String>, Vec<PathBuf>)>,
+}
+
+/// Why a file was skipped.
+#[derive(Debug, Clone)]
+pub(crate) struct FileError {
+    pub(crate) path: PathBuf,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) message: String,
+}
+
+/// Lines carrying `// async-unsafe: allow`.
+struct AllowLines {
+    any: HashSet<usize>,
+    comment_only: HashSet<usize>,
+}
+
+const ALLOW_MARK: &str = "async-unsafe: allow";
+
+impl AllowLines {
+    fn scan(text: &str) -> AllowLines {
+        let mut any = HashSet::new();
+        let mut comment_only = HashSet::new();
+        for (i, line) in text.lines().enumerate() {
+            if let Some(pos) = line.find("//") {
+                if line[pos..].contains(ALLOW_MARK) {
+                    any.insert(i + 1);
+                    if line.trim_start().starts_with("//") {
+                        comment_only.insert(i + 1);
+                    }
+                }
+            }
+        }
+        AllowLines { any, comment_only }
+    }
+
+    /// The mark is on `line`, or alone on the line before.
+    fn covers(&self, line: usize) -> bool {
+        self.any.contains(&line) || (line > 1 && self.comment_only.contains(&(line - 1)))
+    }
+
+    fn covers_range(&self, first: usize, last: usize) -> bool {
+        (first.saturating_sub(1)..=last).any(|l| self.any.contains(&l))
+    }
+}
+
+/// Reads and parses `path`, the file of module `module` whose submodules'
+/// files live under `child_dir`.
+pub(crate) fn parse_file(
+    path: &Path,
+    module: Vec<String>,
+    child_dir: &Path,
+    file_index: usize,
+) -> Result<ParsedFile, FileError> {
+    let text = std::fs::read_to_string(path).map_err(|e| FileError {
+        path: path.to_owned(),
+        line: 0,
+        column: 0,
+        message: format!("could not read: {e}"),
+    })?;
+    parse_text(&text, path, module, child_dir, file_index)
+}
+
+/// Parses `text` (the contents of `path`).
+pub(crate) fn parse_text(
+    text: &str,
+    path: &Path,
+    module: Vec<String>,
+    child_dir: &Path,
+    file_index: usize,
+) -> Result<ParsedFile, FileError> {
+    let file = syn::parse_file(text).map_err(|e| {
+        let start = e.span().start();
+        FileError {
+            path: path.to_owned(),
+            line: start.line,
+            column: start.column + 1,
+            message: e.to_string(),
+        }
+    })?;
+    let allow = AllowLines::scan(text);
+    let file_dir = path.parent().unwrap_or(Path::new("")).to_owned();
+    let mut out = ParsedFile {
+        modules: Vec::new(),
+        pending: Vec::new(),
+    };
+    let mut walker = ItemWalker {
+        allow: &allow,
+        file_index,
+        out: &mut out,
+    };
+    walker.module(&file.items, module, child_dir, &file_dir);
+    Ok(out)
+}
+
+struct ItemWalker<'a> {
+    allow: &'a AllowLines,
+    file_index: usize,
+    out: &'a mut ParsedFile,
+}
+
+fn path_segs(path: &syn::Path) -> Vec<String> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
+}
+
+fn is_marked(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "async_unsafe")
+    })
+}
+
+fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
+    attrs.iter().find_map(|a| {
+        if !a.path().is_ident("path") {
+            return None;
+        }
+        match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        }
+    })
+}
+
+pub(crate) fn type_ir(ty: &Type) -> TypeIr {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            let segs = path_segs(&p.path);
+            let args = match p.path.segments.last().map(|s| &s.arguments) {
+                Some(syn::PathArguments::AngleBracketed(a)) => a
+                    .args
+                    .iter()
+                    .filter_map(|arg| match arg {
+                        syn::GenericArgument::Type(t) => Some(type_ir(t)),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            TypeIr::Path(segs, args)
+        }
+        Type::Reference(r) => type_ir(&r.elem),
+        Type::Paren(p) => type_ir(&p.elem),
+        Type::Group(g) => type_ir(&g.elem),
+        Type::Ptr(p) => type_ir(&p.elem),
+        Type::TraitObject(t) => TypeIr::Traits(bounds(t.bounds.iter())),
+        Type::ImplTrait(t) => TypeIr::Traits(bounds(t.bounds.iter())),
+        _ => TypeIr::Unknown,
+    }
+}
+
+fn bounds<'a>(b: impl Iterator<Item = &'a syn::TypeParamBound>) -> Vec<Vec<String>> {
+    b.filter_map(|b| match b {
+        syn::TypeParamBound::Trait(t) => Some(path_segs(&t.path)),
+        _ => None,
+    })
+    .collect()
+}
+
+fn generics_of(g: &syn::Generics) -> Vec<(String, Vec<Vec<String>>)> {
+    let mut out: Vec<(String, Vec<Vec<String>>)> = g
+        .type_params()
+        .map(|p| (p.ident.to_string(), bounds(p.bounds.iter())))
+        .collect();
+    if let Some(wc) = &g.where_clause {
+        for pred in &wc.predicates {
+            if let syn::WherePredicate::Type(pt) = pred {
+                if let TypeIr::Path(segs, _) = type_ir(&pt.bounded_ty) {
+                    if let [name] = segs.as_slice() {
+                        if let Some(entry) = out.iter_mut().find(|(n, _)| n == name) {
+                            entry.1.extend(bounds(pt.bounds.iter()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The type of an expression, as far as syntax tells.
+pub(crate) fn expr_ty(e: &Expr) -> ExprTy {
+    match e {
+        Expr::Path(p) if p.qself.is_none() => {
+            if p.path.is_ident("self") {
+                ExprTy::SelfValue
+            } else if let Some(id) = p.path.get_ident() {
+                ExprTy::Local(id.to_string())
+            } else {
+                ExprTy::Unknown
+            }
+        }
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) if p.qself.is_none() => ExprTy::Call(path_segs(&p.path)),
+            _ => ExprTy::Unknown,
+        },
+        Expr::MethodCall(m) => ExprTy::Method(Box::new(expr_ty(&m.receiver)), m.method.to_string()),
+        Expr::Field(f) => match &f.member {
+            syn::Member::Named(id) => ExprTy::Field(Box::new(expr_ty(&f.base)), id.to_string()),
+            syn::Member::Unnamed(_) => ExprTy::Unknown,
+        },
+        Expr::Try(t) => ExprTy::Try(Box::new(expr_ty(&t.expr))),
+        Expr::Await(a) => expr_ty(&a.base),
+        Expr::Paren(p) => expr_ty(&p.expr),
+        Expr::Group(g) => expr_ty(&g.expr),
+        Expr::Reference(r) => expr_ty(&r.expr),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => expr_ty(&u.expr),
+        Expr::Struct(s) if s.qself.is_none() => {
+            ExprTy::Ty(TypeIr::Path(path_segs(&s.path), vec![]))
+        }
+        Expr::Cast(c) => ExprTy::Ty(type_ir(&c.ty)),
+        _ => ExprTy::Unknown,
+    }
+}
+
+/// `(name, type)` for the bindings of a typed pattern: `x: T`, and
+/// `Wrapper(x): Wrapper<T>` (axum's extractors) as `x: T`.
+fn typed_bindings(pat: &Pat, ty: &Type, out: &mut Vec<(String, TypeIr)>) {
+    match pat {
+        Pat::Ident(id) => out.push((id.ident.to_string(), type_ir(ty))),
+        Pat::TupleStruct(ts) if ts.elems.len() == 1 => {
+            if let (Some(Pat::Ident(id)), TypeIr::Path(_, args)) = (ts.elems.first(), type_ir(ty)) {
+                if let Some(inner) = args.into_iter().next() {
+                    out.push((id.ident.to_string(), inner));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn line_of(span: proc_macro2::Span) -> usize {
+    span.start().line
+}
+
+impl ItemWalker<'_> {
+    fn module(&mut self, items: &[Item], path: Vec<String>, child_dir: &Path, file_dir: &Path) {
+        let index = self.out.modules.len();
+        self.out.modules.push(ModuleIr {
+            path: path.clone(),
+            file: self.file_index,
+            ..ModuleIr::default()
+        });
+        let mut nested: Vec<Item> = Vec::new();
+        for item in items {
+            self.item(item, index, &path, child_dir, file_dir, &mut nested);
+        }
+        // Items declared inside function bodies belong to this module's scope.
+        while let Some(item) = nested.pop() {
+            let mut more = Vec::new();
+            self.item(&item, index, &path, child_dir, file_dir, &mut more);
+            nested.extend(more);
+        }
+    }
+
+    fn item(
+        &mut self,
+        item: &Item,
+        index: usize,
+        path: &[String],
+        child_dir: &Path,
+        file_dir: &Path,
+        nested: &mut Vec<Item>,
+    ) {
+        match item {
+            Item::Fn(f) => {
+                let ir = self.function(
+                    &f.attrs,
+                    &f.sig,
+                    Some(&f.block),
+                    FnCtx::default(),
+                    nested,
+                    f.span(),
+                );
+                self.out.modules[index].fns.push(ir);
+            }
+            Item::Impl(imp) => {
+                let self_ty = type_ir(&imp.self_ty);
+                let trait_path = imp.trait_.as_ref().map(|(_, p, _)| path_segs(p));
+                let marked = is_marked(&imp.attrs);
+                let allowed = self.allow.covers(line_of(imp.impl_token.span));
+                let generics = generics_of(&imp.generics);
+                for it in &imp.items {
+                    if let syn::ImplItem::Fn(m) = it {
+                        let ctx = FnCtx {
+                            self_ty: Some(self_ty.clone()),
+                            trait_path: trait_path.clone(),
+                            in_trait_def: false,
+                            marked,
+                            allowed,
+                            generics: generics.clone(),
+                        };
+                        let ir =
+                            self.function(&m.attrs, &m.sig, Some(&m.block), ctx, nested, m.span());
+                        self.out.modules[index].fns.push(ir);
+                    }
+                }
+            }
+            Item::Trait(t) => {
+                let name = t.ident.to_string();
+                self.out.modules[index].traits.push(name.clone());
+                let marked = is_marked(&t.attrs);
+                for it in &t.items {
+                    if let syn::TraitItem::Fn(m) = it {
+                        let ctx = FnCtx {
+                            self_ty: None,
+                            trait_path: Some(vec![name.clone()]),
+                            in_trait_def: true,
+                            marked,
+                            allowed: false,
+                            generics: vec![("Self".into(), vec![vec![name.clone()]])],
+                        };
+                        let ir = self.function(
+                            &m.attrs,
+                            &m.sig,
+                            m.default.as_ref(),
+                            ctx,
+                            nested,
+                            m.span(),
+                        );
+                        self.out.modules[index].fns.push(ir);
+                    }
+                }
+            }
+            Item::Struct(s) => {
+                let name = s.ident.to_string();
+                let fields = s
+                    .fields
+                    .iter()
+                    .filter_map(|f| f.ident.as_ref().map(|id| (id.to_string(), type_ir(&f.ty))))
+                    .collect();
+                let m = &mut self.out.modules[index];
+                m.types.push(name.clone());
+                m.fields.push((name, fields));
+            }
+            Item::Enum(e) => self.out.modules[index].types.push(e.ident.to_string()),
+            Item::Union(u) => self.out.modules[index].types.push(u.ident.to_string()),
+            Item::Type(t) => {
+                self.out.modules[index]
+                    .aliases
+                    .push((t.ident.to_string(), type_ir(&t.ty)));
+            }
+            Item::Use(u) => {
+                let mut uses = Vec::new();
+                flatten_use(&u.tree, Vec::new(), &mut uses);
+                self.out.modules[index].uses.extend(uses);
+            }
+            Item::ExternCrate(e) => {
+                let alias = e.rename.as_ref().map_or(&e.ident, |(_, id)| id).to_string();
+                self.out.modules[index].uses.push(UseIr {
+                    alias: Some(alias),
+                    path: vec![e.ident.to_string()],
+                });
+            }
+            Item::Mod(m) => {
+                let name = m.ident.to_string();
+                self.out.modules[index].children.push(name.clone());
+                let mut sub = path.to_vec();
+                sub.push(name.clone());
+                let explicit = path_attr(&m.attrs);
+                match &m.content {
+                    Some((_, items)) => {
+                        let dir = match &explicit {
+                            Some(p) => file_dir.join(p),
+                            None => child_dir.join(&name),
+                        };
+                        self.module(items, sub, &dir, &dir);
+                    }
+                    None => {
+                        let candidates = match explicit {
+                            Some(p) => vec![file_dir.join(p)],
+                            None => vec![
+                                child_dir.join(format!("{name}.rs")),
+                                child_dir.join(&name).join("mod.rs"),
+                            ],
+                        };
+                        self.out.pending.push((sub, candidates));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn function(
+        &mut self,
+        attrs: &[syn::Attribute],
+        sig: &syn::Signature,
+        block: Option<&syn::Block>,
+        ctx: FnCtx,
+        nested: &mut Vec<Item>,
+        whole: proc_macro2::Span,
+    ) -> FnIr {
+        let line = line_of(sig.ident.span());
+        let first = attrs
+            .iter()
+            .map(|a| line_of(a.pound_token.span))
+            .min()
+            .unwrap_or(line)
+            .min(line_of(whole));
+        let mut generics = ctx.generics;
+        generics.extend(generics_of(&sig.generics));
+        let mut params = Vec::new();
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(pt) = input {
+                typed_bindings(&pt.pat, &pt.ty, &mut params);
+            }
+        }
+        let mut ir = FnIr {
+            name: sig.ident.to_string(),
+            line,
+            is_async: sig.asyncness.is_some(),
+            has_receiver: sig.receiver().is_some(),
+            marked: ctx.marked || is_marked(attrs),
+            allowed: ctx.allowed || self.allow.covers_range(first, line),
+            self_ty: ctx.self_ty,
+            trait_path: ctx.trait_path,
+            in_trait_def: ctx.in_trait_def,
+            has_body: block.is_some(),
+            generics,
+            params,
+            locals: Vec::new(),
+            ret: match &sig.output {
+                syn::ReturnType::Type(_, t) => Some(type_ir(t)),
+                syn::ReturnType::Default => None,
+            },
+            bodies: vec![Body {
+                kind: BodyKind::Fn,
+                line,
+                calls: Vec::new(),
+            }],
+        };
+        if let Some(block) = block {
+            let mut v = BodyVisitor {
+                ir: &mut ir,
+                current: Some(0),
+                allow: self.allow,
+                nested,
+            };
+            v.visit_block(block);
+        }
+        ir
+    }
+}
+
+#[derive(Default)]
+struct FnCtx {
+    self_ty: Option<TypeIr>,
+    trait_path: Option<Vec<String>>,
+    in_trait_def: bool,
+    marked: bool,
+    allowed: bool,
+    generics: Vec<(String, Vec<Vec<String>>)>,
+}
+
+fn flatten_use(tree: &syn::UseTree, prefix: Vec<String>, out: &mut Vec<UseIr>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            let mut prefix = prefix;
+            prefix.push(p.ident.to_string());
+            flatten_use(&p.tree, prefix, out);
+        }
+        syn::UseTree::Name(n) => {
+            let name = n.ident.to_string();
+            if name == "self" {
+                if let Some(last) = prefix.last().cloned() {
+                    out.push(UseIr {
+                        alias: Some(last),
+                        path: prefix,
+                    });
+                }
+            } else {
+                let mut path = prefix;
+                path.push(name.clone());
+                out.push(UseIr {
+                    alias: Some(name),
+                    path,
+                });
+            }
+        }
+        syn::UseTree::Rename(r) => {
+            let mut path = prefix;
+            let name = r.ident.to_string();
+            if name != "self" {
+                path.push(name);
+            }
+            let alias = r.rename.to_string();
+            if alias != "_" {
+                out.push(UseIr {
+                    alias: Some(alias),
+                    path,
+                });
+            }
+        }
+        syn::UseTree::Glob(_) => out.push(UseIr {
+            alias: None,
+            path: prefix,
+        }),
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                flatten_use(t, prefix.clone(), out);
+            }
+        }
+    }
+}
+
+/// Names whose closure arguments run off the async threads.
+const BREAKER_FNS: &[&str] = &[
+    "sync_to_async",
+    "spawn_blocking",
+    "block_in_place",
+    "spawn",
+    "spawn_scoped",
+    "scope",
+];
+
+fn is_parallel_chain(e: &Expr) -> bool {
+    match e {
+        Expr::MethodCall(m) => {
+            let name = m.method.to_string();
+            name.starts_with("par_")
+                || name.starts_with("into_par_")
+                || is_parallel_chain(&m.receiver)
+        }
+        _ => false,
+    }
+}
+
+struct BodyVisitor<'a> {
+    ir: &'a mut FnIr,
+    /// The body calls are filed under; `None` inside a chain breaker.
+    current: Option<usize>,
+    allow: &'a AllowLines,
+    nested: &'a mut Vec<Item>,
+}
+
+impl BodyVisitor<'_> {
+    fn record(&mut self, callee: Callee, span: proc_macro2::Span, name_line: usize) {
+        let Some(body) = self.current else { return };
+        let start = span.start();
+        let allowed = self.allow.covers(start.line) || self.allow.covers(name_line);
+        self.ir.bodies[body].calls.push(Call {
+            callee,
+            line: start.line,
+            column: start.column + 1,
+            allowed,
+        });
+    }
+
+    fn new_body(&mut self, kind: BodyKind, line: usize) -> usize {
+        self.ir.bodies.push(Body {
+            kind,
+            line,
+            calls: Vec::new(),
+        });
+        self.ir.bodies.len() - 1
+    }
+
+    fn args<'e>(&mut self, args: impl Iterator<Item = &'e Expr>, breaker: bool) {
+        for arg in args {
+            let closure = matches!(arg, Expr::Closure(c) if c.asyncness.is_none());
+            if breaker && closure {
+                let saved = self.current.take();
+                self.visit_expr(arg);
+                self.current = saved;
+            } else {
+                self.visit_expr(arg);
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for BodyVisitor<'_> {
+    fn visit_item(&mut self, item: &'ast Item) {
+        self.nested.push(item.clone());
+    }
+
+    fn visit_expr_async(&mut self, e: &'ast syn::ExprAsync) {
+        let body = self.new_body(BodyKind::AsyncBlock, line_of(e.async_token.span));
+        let saved = self.current.replace(body);
+        visit::visit_expr_async(self, e);
+        self.current = saved;
+    }
+
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        for input in &c.inputs {
+            if let Pat::Type(pt) = input {
+                let mut bound = Vec::new();
+                typed_bindings(&pt.pat, &pt.ty, &mut bound);
+                self.ir
+                    .locals
+                    .extend(bound.into_iter().map(|(n, t)| (n, ExprTy::Ty(t))));
+            }
+        }
+        if let Some(token) = &c.asyncness {
+            let body = self.new_body(BodyKind::AsyncClosure, line_of(token.span));
+            let saved = self.current.replace(body);
+            self.visit_expr(&c.body);
+            self.current = saved;
+        } else {
+            self.visit_expr(&c.body);
+        }
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        let mut breaker = false;
+        match &*c.func {
+            Expr::Path(p) if p.qself.is_none() => {
+                let segs = path_segs(&p.path);
+                breaker = segs.first().is_some_and(|s| s == "rayon")
+                    || segs
+                        .last()
+                        .is_some_and(|s| BREAKER_FNS.contains(&s.as_str()));
+                let line = line_of(c.span());
+                self.record(Callee::Path(segs), c.span(), line);
+            }
+            other => self.visit_expr(other),
+        }
+        self.args(c.args.iter(), breaker);
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        let name = m.method.to_string();
+        let breaker = BREAKER_FNS.contains(&name.as_str()) || is_parallel_chain(&m.receiver);
+        let name_line = line_of(m.method.span());
+        self.record(
+            Callee::Method {
+                name,
+                recv: expr_ty(&m.receiver),
+            },
+            m.span(),
+            name_line,
+        );
+        self.visit_expr(&m.receiver);
+        self.args(m.args.iter(), breaker);
+    }
+
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        match &l.pat {
+            Pat::Type(pt) => {
+                let mut bound = Vec::new();
+                typed_bindings(&pt.pat, &pt.ty, &mut bound);
+                self.ir
+                    .locals
+                    .extend(bound.into_iter().map(|(n, t)| (n, ExprTy::Ty(t))));
+            }
+            Pat::Ident(id) => {
+                if let Some(init) = &l.init {
+                    self.ir
+                        .locals
+                        .push((id.ident.to_string(), expr_ty(&init.expr)));
+                }
+            }
+            _ => {}
+        }
+        visit::visit_local(self, l);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        if let Ok(exprs) = m.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
+            for e in &exprs {
+                self.visit_expr(e);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> ParsedFile {
+        parse_text(
+            src,
+            Path::new("/x/src/lib.rs"),
+            vec![],
+            Path::new("/x/src"),
+            0,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    #[test]
+    fn async_blocks_are_bodies_of_their_own_and_breakers_hide_closures() {
+        let f = parse(
+            "fn f() { a(); let t = async { b(); std::thread::spawn(|| c()); }; \
+             tokio::task::spawn_blocking(|| { d(); async { e() } }); x.iter().map(|v| g(v)); }",
+        );
+        let fun = &f.modules[0].fns[0];
+        let names = |b: &Body| -> Vec<String> {
+            b.calls
+                .iter()
+                .map(|c| match &c.callee {
+                    Callee::Path(p) => p.join("::"),
+                    Callee::Method { name, .. } => format!(".{name}"),
+                })
+                .collect()
+        };
+        assert_eq!(fun.bodies.len(), 3);
+        assert_eq!(
+            names(&fun.bodies[0]),
+            ["a", "tokio::task::spawn_blocking", ".map", ".iter", "g"]
+        );
+        assert_eq!(fun.bodies[1].kind, BodyKind::AsyncBlock);
+        assert_eq!(names(&fun.bodies[1]), ["b", "std::thread::spawn"]);
+        assert_eq!(names(&fun.bodies[2]), ["e"]);
+    }
+
+    #[test]
+    fn marks_allow_comments_modules_and_uses_are_read() {
+        let f = parse(
+            "use a::{b as c, d::*, e::{self}};\n\
+             #[async_unsafe] impl T { fn m(&self) {} }\n\
+             // async-unsafe: allow\n\
+             fn quiet() { x(); }\n\
+             fn loud() {\n  y(); // async-unsafe: allow\n  z();\n}\n\
+             mod inline { pub fn i() {} }\n\
+             #[path = \"other.rs\"] mod elsewhere;\n\
+             mod plain;\n",
+        );
+        let m = &f.modules[0];
+        let uses: Vec<_> = m
+            .uses
+            .iter()
+            .map(|u| (u.alias.clone(), u.path.join("::")))
+            .collect();
+        assert_eq!(
+            uses,
+            [
+                (Some("c".into()), "a::b".into()),
+                (None, "a::d".into()),
+                (Some("e".into()), "a::e".into())
+            ]
+        );
+        assert!(m.fns[0].marked && m.fns[0].has_receiver);
+        assert!(m.fns[1].allowed && !m.fns[2].allowed);
+        let calls: Vec<_> = m.fns[2].bodies[0].calls.iter().map(|c| c.allowed).collect();
+        assert_eq!(calls, [true, false]);
+        assert_eq!(f.modules[1].path, ["inline"]);
+        assert_eq!(f.pending[0].1, [PathBuf::from("/x/src/other.rs")]);
+        assert_eq!(
+            f.pending[1].1,
+            [
+                PathBuf::from("/x/src/plain.rs"),
+                PathBuf::from("/x/src/plain/mod.rs")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_is_an_error_with_its_position() {
+        let err = parse_text(
+            "fn ok() {}\nfn broken( {",
+            Path::new("b.rs"),
+            vec![],
+            Path::new(""),
+            0,
+        )
+        .err()
+        .unwrap();
+        assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn calls_in_macro_arguments_are_seen() {
+        let f = parse("async fn f() { assert_eq!(load(), 1); println!(\"{}\", other()); }");
+        let calls: Vec<_> = f.modules[0].fns[0].bodies[0]
+            .calls
+            .iter()
+            .map(|c| format!("{:?}", c.callee))
+            .collect();
+        assert_eq!(calls.len(), 2, "{calls:?}");
+    }
+}

@@ -1,0 +1,765 @@
+//! Names → items: what a call names, after `use` imports and renames,
+//! `crate::`/`self::`/`super::` paths, `Self::` and `Type::` associated
+//! functions, re-exports (`pub use`) through workspace modules, and glob
+//! imports of workspace modules.
+//!
+//! Method calls are resolved by the receiver's type when syntax tells it:
+//! `self`, a parameter or `let` with a written type (axum's `State(x):
+//! State<T>` included), a struct literal, `Type::f(..)` (a workspace
+//! function's declared return type, else `Type` itself), a field of a
+//! workspace struct, through `?`, `.await`, `.unwrap()`, `.lock()`,
+//! `.clone()`, type aliases and `Arc`/`Rc`/`Box`/guards. A receiver typed
+//! `dyn Trait`, `impl Trait` or a generic `T: Trait` means every workspace impl
+//! of that trait. When the type is unknown, the method is found by name: one
+//! workspace definition of that name is `certain`, several are `possible`.
+//!
+//! Limits: no trait solving, no inference through generic functions or
+//! closures' return types, no auto-deref beyond the wrappers above; `impl`
+//! blocks are keyed by their self type's path, so two types of one name in a
+//! module tree are told apart but a type reached through an unresolvable path
+//! is not.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::known;
+use crate::parse::{Call, Callee, ExprTy, FnIr, ModuleIr, TypeIr};
+use crate::tree::Crate;
+
+/// A function: crate, module, index in the module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct FnId {
+    pub(crate) krate: usize,
+    pub(crate) module: usize,
+    pub(crate) index: usize,
+}
+
+/// A resolved type.
+#[derive(Clone, Debug)]
+pub(crate) enum Ty {
+    /// A path type and its type arguments.
+    Named(Vec<String>, Vec<Ty>),
+    /// Some implementor of these traits.
+    Traits(Vec<Vec<String>>),
+}
+
+/// What a call reaches.
+#[derive(Clone, Debug)]
+pub(crate) enum Target {
+    /// A function parsed from the workspace or a dependency.
+    Fn(FnId),
+    /// Something outside: its path.
+    Ext(String),
+}
+
+/// A call's target and whether it is the only one the call can mean.
+#[derive(Clone, Debug)]
+pub(crate) struct Resolved {
+    pub(crate) target: Target,
+    pub(crate) certain: bool,
+}
+
+/// Where a name is looked up.
+#[derive(Clone, Copy)]
+pub(crate) struct Scope<'a> {
+    pub(crate) krate: usize,
+    pub(crate) module: usize,
+    pub(crate) func: Option<&'a FnIr>,
+}
+
+const DEPTH: usize = 12;
+
+/// The crates and the indexes built over them.
+pub(crate) struct Program<'a> {
+    pub(crate) crates: &'a [Crate],
+    lib_by_name: HashMap<&'a str, usize>,
+    modules: Vec<HashMap<&'a [String], Vec<usize>>>,
+    by_path: HashMap<String, Vec<FnId>>,
+    by_trait: HashMap<(String, String), Vec<FnId>>,
+    by_name: HashMap<&'a str, Vec<FnId>>,
+    dep_tail: HashMap<(usize, String), Vec<FnId>>,
+    structs: HashMap<String, (usize, usize, usize)>,
+    aliases: HashMap<String, (usize, usize, usize)>,
+    traits: HashSet<String>,
+}
+
+fn key(krate: usize) -> String {
+    format!("#{krate}")
+}
+
+fn starts_upper(s: &str) -> bool {
+    s.chars().next().is_some_and(char::is_uppercase)
+}
+
+impl<'a> Program<'a> {
+    /// Indexes `crates`.
+    pub(crate) fn new(crates: &'a [Crate]) -> Program<'a> {
+        let mut lib_by_name = HashMap::new();
+        // Checked libraries win over a dependency of the same name.
+        for (i, c) in crates.iter().enumerate().rev() {
+            if c.is_lib {
+                lib_by_name.insert(c.name.as_str(), i);
+            }
+        }
+        let modules = crates
+            .iter()
+            .map(|c| {
+                let mut map: HashMap<&[String], Vec<usize>> = HashMap::new();
+                for (i, m) in c.modules.iter().enumerate() {
+                    map.entry(m.path.as_slice()).or_default().push(i);
+                }
+                map
+            })
+            .collect();
+        let mut p = Program {
+            crates,
+            lib_by_name,
+            modules,
+            by_path: HashMap::new(),
+            by_trait: HashMap::new(),
+            by_name: HashMap::new(),
+            dep_tail: HashMap::new(),
+            structs: HashMap::new(),
+            aliases: HashMap::new(),
+            traits: HashSet::new(),
+        };
+        for (k, c) in crates.iter().enumerate() {
+            for (m, module) in c.modules.iter().enumerate() {
+                let mut base = vec![key(k)];
+                base.extend(module.path.iter().cloned());
+                for (i, (name, _)) in module.fields.iter().enumerate() {
+                    p.structs.insert(join(&base, name), (k, m, i));
+                }
+                for (i, (name, _)) in module.aliases.iter().enumerate() {
+                    p.aliases.insert(join(&base, name), (k, m, i));
+                }
+                for t in &module.traits {
+                    p.traits.insert(join(&base, t));
+                }
+            }
+        }
+        for (k, c) in crates.iter().enumerate() {
+            for (m, module) in c.modules.iter().enumerate() {
+                for (i, f) in module.fns.iter().enumerate() {
+                    let id = FnId {
+                        krate: k,
+                        module: m,
+                        index: i,
+                    };
+                    let scope = Scope {
+                        krate: k,
+                        module: m,
+                        func: None,
+                    };
+                    let owner = p.owner_path(scope, f);
+                    p.by_path.entry(join(&owner, &f.name)).or_default().push(id);
+                    if let Some(t) = &f.trait_path {
+                        let trait_key = if f.in_trait_def {
+                            owner.join("::")
+                        } else {
+                            p.resolve_path(scope, t, 0).join("::")
+                        };
+                        if !f.in_trait_def || f.has_body || f.marked {
+                            p.by_trait
+                                .entry((trait_key, f.name.clone()))
+                                .or_default()
+                                .push(id);
+                        }
+                    }
+                    if f.has_receiver && (f.has_body || f.marked) {
+                        p.by_name.entry(f.name.as_str()).or_default().push(id);
+                    }
+                    if !c.checked && f.marked {
+                        let tail = match (&f.self_ty, &f.trait_path) {
+                            (Some(TypeIr::Path(segs, _)), _) => {
+                                format!("{}::{}", segs.last().map_or("", |s| s), f.name)
+                            }
+                            (None, Some(t)) if f.in_trait_def => {
+                                format!("{}::{}", t.last().map_or("", |s| s), f.name)
+                            }
+                            _ => f.name.clone(),
+                        };
+                        p.dep_tail.entry((k, tail)).or_default().push(id);
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    pub(crate) fn func(&self, id: FnId) -> &'a FnIr {
+        &self.crates[id.krate].modules[id.module].fns[id.index]
+    }
+
+    fn module(&self, krate: usize, module: usize) -> &'a ModuleIr {
+        &self.crates[krate].modules[module]
+    }
+
+    /// The file a function is in, as reported.
+    pub(crate) fn file_of(&self, id: FnId) -> &'a str {
+        let c = &self.crates[id.krate];
+        &c.files[c.modules[id.module].file]
+    }
+
+    /// The path under which a function is found: its module, its impl's
+    /// self type, or its trait.
+    fn owner_path(&self, scope: Scope, f: &FnIr) -> Vec<String> {
+        if f.in_trait_def {
+            let mut p = self.module_path(scope.krate, scope.module);
+            p.extend(f.trait_path.iter().flatten().cloned());
+            return p;
+        }
+        match &f.self_ty {
+            Some(TypeIr::Path(segs, _)) => self.resolve_path(scope, segs, 0),
+            Some(_) => vec![key(scope.krate), "<impl>".into()],
+            None => self.module_path(scope.krate, scope.module),
+        }
+    }
+
+    fn module_path(&self, krate: usize, module: usize) -> Vec<String> {
+        let mut p = vec![key(krate)];
+        p.extend(self.module(krate, module).path.iter().cloned());
+        p
+    }
+
+    /// A canonical path as the user reads it: `#3` becomes the crate's name.
+    pub(crate) fn display(&self, canon: &[String]) -> String {
+        let mut out = String::new();
+        for (i, seg) in canon.iter().enumerate() {
+            if i > 0 {
+                out.push_str("::");
+            }
+            match seg.strip_prefix('#').and_then(|n| n.parse::<usize>().ok()) {
+                Some(k) if i == 0 => out.push_str(&self.crates[k].name),
+                _ => out.push_str(seg),
+            }
+        }
+        out
+    }
+
+    /// `examples::notes::Notes::count`.
+    pub(crate) fn fn_path(&self, id: FnId) -> String {
+        let f = self.func(id);
+        let scope = Scope {
+            krate: id.krate,
+            module: id.module,
+            func: None,
+        };
+        let mut p = self.owner_path(scope, f);
+        p.push(f.name.clone());
+        self.display(&p)
+    }
+
+    /// `Notes::count`, or `helper`.
+    pub(crate) fn fn_short(&self, id: FnId) -> String {
+        let f = self.func(id);
+        let owner = match (&f.self_ty, &f.trait_path) {
+            (Some(TypeIr::Path(segs, _)), _) => segs.last().cloned(),
+            (None, Some(t)) if f.in_trait_def => t.last().cloned(),
+            _ => None,
+        };
+        match owner {
+            Some(o) => format!("{o}::{}", f.name),
+            None => f.name.clone(),
+        }
+    }
+
+    fn declares(&self, m: &ModuleIr, name: &str) -> bool {
+        m.fns
+            .iter()
+            .any(|f| f.self_ty.is_none() && !f.in_trait_def && f.name == name)
+            || m.types.iter().any(|t| t == name)
+            || m.traits.iter().any(|t| t == name)
+            || m.aliases.iter().any(|(a, _)| a == name)
+            || m.children.iter().any(|c| c == name)
+    }
+
+    fn modules_at(&self, krate: usize, path: &[String]) -> &[usize] {
+        self.modules[krate].get(path).map_or(&[], Vec::as_slice)
+    }
+
+    fn parsed_crate(&self, seg: &str) -> Option<usize> {
+        seg.strip_prefix('#')?.parse().ok()
+    }
+
+    /// The canonical path `segs` names in `scope`: first segment `#k` for a
+    /// parsed crate, else the external crate's name.
+    pub(crate) fn resolve_path(&self, scope: Scope, segs: &[String], depth: usize) -> Vec<String> {
+        let Some(first) = segs.first() else {
+            return Vec::new();
+        };
+        if depth > DEPTH {
+            return segs.to_vec();
+        }
+        let rest = &segs[1..];
+        let module = self.module(scope.krate, scope.module);
+        let with = |mut base: Vec<String>, rest: &[String]| {
+            base.extend(rest.iter().cloned());
+            base
+        };
+        let base = match first.as_str() {
+            "crate" => with(vec![key(scope.krate)], rest),
+            "self" => with(self.module_path(scope.krate, scope.module), rest),
+            "super" => {
+                let mut p = self.module_path(scope.krate, scope.module);
+                let mut i = 0;
+                while segs.get(i).is_some_and(|s| s == "super") {
+                    if p.len() > 1 {
+                        p.pop();
+                    }
+                    i += 1;
+                }
+                with(p, &segs[i..])
+            }
+            "Self" => match scope.func.and_then(|f| f.self_ty.as_ref()) {
+                Some(TypeIr::Path(t, _)) => {
+                    let inner = Scope {
+                        func: None,
+                        ..scope
+                    };
+                    with(self.resolve_path(inner, t, depth + 1), rest)
+                }
+                _ => match scope.func.and_then(|f| f.trait_path.as_ref()) {
+                    Some(t) if scope.func.is_some_and(|f| f.in_trait_def) => {
+                        let inner = Scope {
+                            func: None,
+                            ..scope
+                        };
+                        with(self.resolve_path(inner, t, depth + 1), rest)
+                    }
+                    _ => segs.to_vec(),
+                },
+            },
+            name => {
+                let generic = scope
+                    .func
+                    .and_then(|f| f.generics.iter().find(|(g, _)| g == name));
+                if let (Some((_, bounds)), false) = (generic, rest.is_empty()) {
+                    match bounds.first() {
+                        Some(b) => with(self.resolve_path(scope, b, depth + 1), rest),
+                        None => segs.to_vec(),
+                    }
+                } else if let Some(u) = module
+                    .uses
+                    .iter()
+                    .find(|u| u.alias.as_deref() == Some(name))
+                {
+                    let inner = Scope {
+                        func: None,
+                        ..scope
+                    };
+                    with(self.resolve_path(inner, &u.path, depth + 1), rest)
+                } else if self.declares(module, name) {
+                    with(self.module_path(scope.krate, scope.module), segs)
+                } else if let Some(found) = self.through_globs(scope, name, depth) {
+                    with(found, rest)
+                } else if let Some(&k) = self.lib_by_name.get(name) {
+                    with(vec![key(k)], rest)
+                } else {
+                    segs.to_vec()
+                }
+            }
+        };
+        self.normalize(base, depth + 1)
+    }
+
+    fn through_globs(&self, scope: Scope, name: &str, depth: usize) -> Option<Vec<String>> {
+        let module = self.module(scope.krate, scope.module);
+        for g in module.uses.iter().filter(|u| u.alias.is_none()) {
+            let inner = Scope {
+                func: None,
+                ..scope
+            };
+            let target = self.resolve_path(inner, &g.path, depth + 1);
+            let Some(k) = target.first().and_then(|s| self.parsed_crate(s)) else {
+                continue;
+            };
+            for &m in self.modules_at(k, &target[1..]) {
+                let tm = self.module(k, m);
+                if self.declares(tm, name) {
+                    let mut p = target.clone();
+                    p.push(name.to_owned());
+                    return Some(p);
+                }
+                if tm.uses.iter().any(|u| u.alias.as_deref() == Some(name)) {
+                    let s = Scope {
+                        krate: k,
+                        module: m,
+                        func: None,
+                    };
+                    return Some(self.resolve_path(s, &[name.to_owned()], depth + 1));
+                }
+            }
+        }
+        None
+    }
+
+    /// Follows a parsed crate's modules and re-exports down `canon`.
+    fn normalize(&self, canon: Vec<String>, depth: usize) -> Vec<String> {
+        let Some(k) = canon.first().and_then(|s| self.parsed_crate(s)) else {
+            return canon;
+        };
+        if depth > DEPTH {
+            return canon;
+        }
+        let mut i = 1;
+        while i < canon.len() {
+            let here = &canon[1..i];
+            let seg = &canon[i];
+            let ms = self.modules_at(k, here);
+            if ms.iter().any(|&m| {
+                let mi = self.module(k, m);
+                mi.children.iter().any(|c| c == seg)
+            }) || !self.modules_at(k, &canon[1..=i]).is_empty()
+            {
+                i += 1;
+                continue;
+            }
+            if ms.iter().any(|&m| self.declares(self.module(k, m), seg)) {
+                return canon;
+            }
+            for &m in ms {
+                if let Some(u) = self
+                    .module(k, m)
+                    .uses
+                    .iter()
+                    .find(|u| u.alias.as_deref() == Some(seg.as_str()))
+                {
+                    let s = Scope {
+                        krate: k,
+                        module: m,
+                        func: None,
+                    };
+                    let mut target = self.resolve_path(s, &u.path, depth + 1);
+                    target.extend(canon[i + 1..].iter().cloned());
+                    return self.normalize(target, depth + 1);
+                }
+            }
+            return canon;
+        }
+        canon
+    }
+
+    /// The resolved type of a written type.
+    pub(crate) fn type_of(&self, scope: Scope, t: &TypeIr, depth: usize) -> Option<Ty> {
+        if depth > DEPTH {
+            return None;
+        }
+        let ty = match t {
+            TypeIr::Unknown => return None,
+            TypeIr::Traits(ts) => Ty::Traits(
+                ts.iter()
+                    .map(|t| self.resolve_path(scope, t, depth + 1))
+                    .collect(),
+            ),
+            TypeIr::Path(segs, args) => {
+                if segs.len() == 1 {
+                    if segs[0] == "Self" {
+                        let f = scope.func?;
+                        let inner = Scope {
+                            func: None,
+                            ..scope
+                        };
+                        return match (&f.self_ty, &f.trait_path) {
+                            (Some(st), _) => self.type_of(inner, st, depth + 1),
+                            (None, Some(tp)) if f.in_trait_def => {
+                                Some(Ty::Traits(vec![self.resolve_path(inner, tp, depth + 1)]))
+                            }
+                            _ => None,
+                        };
+                    }
+                    if let Some((_, bounds)) = scope
+                        .func
+                        .and_then(|f| f.generics.iter().find(|(g, _)| *g == segs[0]))
+                    {
+                        return Some(Ty::Traits(
+                            bounds
+                                .iter()
+                                .map(|b| self.resolve_path(scope, b, depth + 1))
+                                .collect(),
+                        ));
+                    }
+                }
+                let canon = self.resolve_path(scope, segs, depth + 1);
+                if let Some(&(k, m, i)) = self.aliases.get(&canon.join("::")) {
+                    let s = Scope {
+                        krate: k,
+                        module: m,
+                        func: None,
+                    };
+                    return self.type_of(s, &self.module(k, m).aliases[i].1, depth + 1);
+                }
+                Ty::Named(
+                    canon,
+                    args.iter()
+                        .filter_map(|a| self.type_of(scope, a, depth + 1))
+                        .collect(),
+                )
+            }
+        };
+        Some(peel(ty))
+    }
+
+    fn fn_scope(&self, id: FnId) -> Scope<'a> {
+        Scope {
+            krate: id.krate,
+            module: id.module,
+            func: Some(self.func(id)),
+        }
+    }
+
+    fn ret_type(&self, id: FnId, depth: usize) -> Option<Ty> {
+        let f = self.func(id);
+        self.type_of(self.fn_scope(id), f.ret.as_ref()?, depth + 1)
+    }
+
+    /// The type of an expression, as far as syntax tells.
+    pub(crate) fn expr_type(&self, scope: Scope, e: &ExprTy, depth: usize) -> Option<Ty> {
+        if depth > DEPTH {
+            return None;
+        }
+        match e {
+            ExprTy::Unknown => None,
+            ExprTy::Ty(t) => self.type_of(scope, t, depth + 1),
+            ExprTy::SelfValue => {
+                self.type_of(scope, &TypeIr::Path(vec!["Self".into()], vec![]), depth + 1)
+            }
+            ExprTy::Local(name) => {
+                let f = scope.func?;
+                if let Some((_, t)) = f.params.iter().rev().find(|(n, _)| n == name) {
+                    return self.type_of(scope, t, depth + 1);
+                }
+                f.locals
+                    .iter()
+                    .rev()
+                    .filter(|(n, _)| n == name)
+                    .find_map(|(_, e)| self.expr_type(scope, e, depth + 1))
+            }
+            ExprTy::Try(inner) => self.expr_type(scope, inner, depth + 1).map(unwrap_one),
+            ExprTy::Field(base, name) => {
+                let Ty::Named(canon, _) = self.expr_type(scope, base, depth + 1)? else {
+                    return None;
+                };
+                let &(k, m, i) = self.structs.get(&canon.join("::"))?;
+                let (_, fields) = &self.module(k, m).fields[i];
+                let (_, t) = fields.iter().find(|(n, _)| n == name)?;
+                let s = Scope {
+                    krate: k,
+                    module: m,
+                    func: None,
+                };
+                self.type_of(s, t, depth + 1)
+            }
+            ExprTy::Call(segs) => {
+                let canon = self.resolve_path(scope, segs, depth + 1);
+                if let Some(ids) = self.by_path.get(&canon.join("::")) {
+                    return ids.iter().find_map(|&id| self.ret_type(id, depth + 1));
+                }
+                let shown = self.display(&canon);
+                if let Some((_, ret)) = known::RETURNS.iter().find(|(f, _)| *f == shown) {
+                    return Some(Ty::Named(
+                        ret.split("::").map(str::to_owned).collect(),
+                        vec![],
+                    ));
+                }
+                match canon.as_slice() {
+                    [.., ty, _] if starts_upper(ty) => {
+                        Some(peel(Ty::Named(canon[..canon.len() - 1].to_vec(), vec![])))
+                    }
+                    _ => None,
+                }
+            }
+            ExprTy::Method(recv, name) => {
+                let rt = self.expr_type(scope, recv, depth + 1)?;
+                if let Ty::Named(canon, _) = &rt {
+                    if let Some(ids) = self.by_path.get(&join(canon, name)) {
+                        return ids.iter().find_map(|&id| self.ret_type(id, depth + 1));
+                    }
+                    let shown = self.display(canon);
+                    if known::BUILDERS
+                        .iter()
+                        .any(|(b, ms)| *b == shown && ms.contains(&name.as_str()))
+                    {
+                        return Some(rt);
+                    }
+                }
+                match name.as_str() {
+                    "unwrap" | "expect" | "unwrap_or_default" | "unwrap_or_else" | "unwrap_or"
+                    | "unwrap_unchecked" => Some(unwrap_one(rt)),
+                    "lock" | "read" | "write" | "try_lock" | "borrow" | "borrow_mut"
+                    | "get_mut" => Some(unwrap_cell(rt)),
+                    "clone" | "to_owned" | "as_ref" | "as_mut" | "deref" | "deref_mut"
+                    | "by_ref" => Some(rt),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// Every target a call may mean.
+    pub(crate) fn targets(&self, scope: Scope, call: &Call) -> Vec<Resolved> {
+        match &call.callee {
+            Callee::Path(segs) => self.path_targets(scope, segs),
+            Callee::Method { name, recv } => self.method_targets(scope, name, recv),
+        }
+    }
+
+    fn all(ids: &[FnId]) -> Vec<Resolved> {
+        let certain = ids.len() == 1;
+        ids.iter()
+            .map(|&id| Resolved {
+                target: Target::Fn(id),
+                certain,
+            })
+            .collect()
+    }
+
+    fn path_targets(&self, scope: Scope, segs: &[String]) -> Vec<Resolved> {
+        let canon = self.resolve_path(scope, segs, 0);
+        let joined = canon.join("::");
+        if let Some(ids) = self.by_path.get(&joined) {
+            return Self::all(ids);
+        }
+        if let [prefix @ .., name] = canon.as_slice() {
+            let prefix_key = prefix.join("::");
+            if self.traits.contains(&prefix_key) {
+                return self.trait_targets(&[prefix.to_vec()], name);
+            }
+            if let Some(&(k, m, i)) = self.aliases.get(&prefix_key) {
+                let s = Scope {
+                    krate: k,
+                    module: m,
+                    func: None,
+                };
+                if let Some(Ty::Named(c, _)) = self.type_of(s, &self.module(k, m).aliases[i].1, 0) {
+                    if let Some(ids) = self.by_path.get(&join(&c, name)) {
+                        return Self::all(ids);
+                    }
+                }
+            }
+            if let Some(k) = canon.first().and_then(|s| self.parsed_crate(s)) {
+                if !self.crates[k].checked {
+                    let tail = match prefix {
+                        [_, .., ty] if starts_upper(ty) => format!("{ty}::{name}"),
+                        _ => name.clone(),
+                    };
+                    if let Some(ids) = self.dep_tail.get(&(k, tail)) {
+                        return Self::all(ids);
+                    }
+                }
+                return Vec::new();
+            }
+        }
+        vec![Resolved {
+            target: Target::Ext(self.display(&canon)),
+            certain: true,
+        }]
+    }
+
+    fn trait_targets(&self, traits: &[Vec<String>], name: &str) -> Vec<Resolved> {
+        let ids: Vec<FnId> = traits
+            .iter()
+            .filter_map(|t| self.by_trait.get(&(t.join("::"), name.to_owned())))
+            .flatten()
+            .copied()
+            .collect();
+        Self::all(&ids)
+    }
+
+    fn method_targets(&self, scope: Scope, name: &str, recv: &ExprTy) -> Vec<Resolved> {
+        match self.expr_type(scope, recv, 0) {
+            Some(Ty::Named(canon, _)) => {
+                if let Some(ids) = self.by_path.get(&join(&canon, name)) {
+                    return Self::all(ids);
+                }
+                match canon.first().and_then(|s| self.parsed_crate(s)) {
+                    Some(k) if !self.crates[k].checked => {
+                        let ty = canon.last().map_or("", |s| s);
+                        self.dep_tail
+                            .get(&(k, format!("{ty}::{name}")))
+                            .map_or_else(Vec::new, |ids| Self::all(ids))
+                    }
+                    Some(_) => Vec::new(),
+                    None => vec![Resolved {
+                        target: Target::Ext(format!("{}::{name}", self.display(&canon))),
+                        certain: true,
+                    }],
+                }
+            }
+            Some(Ty::Traits(traits)) => self.trait_targets(&traits, name),
+            None => {
+                let Some(ids) = self.by_name.get(name) else {
+                    return Vec::new();
+                };
+                let visible: Vec<FnId> = ids
+                    .iter()
+                    .copied()
+                    .filter(|id| id.krate == scope.krate || self.crates[id.krate].is_lib)
+                    .filter(|id| self.crates[id.krate].checked || self.func(*id).marked)
+                    .collect();
+                Self::all(&visible)
+            }
+        }
+    }
+}
+
+fn join(base: &[String], name: &str) -> String {
+    let mut s = base.join("::");
+    s.push_str("::");
+    s.push_str(name);
+    s
+}
+
+/// Smart pointers and guards are transparent to method calls.
+fn peel(ty: Ty) -> Ty {
+    match ty {
+        Ty::Named(canon, mut args)
+            if !args.is_empty()
+                && canon.last().is_some_and(|l| {
+                    matches!(
+                        l.as_str(),
+                        "Arc"
+                            | "Rc"
+                            | "Box"
+                            | "Pin"
+                            | "MutexGuard"
+                            | "RwLockReadGuard"
+                            | "RwLockWriteGuard"
+                            | "Ref"
+                            | "RefMut"
+                            | "Cow"
+                    )
+                }) =>
+        {
+            peel(args.swap_remove(0))
+        }
+        other => other,
+    }
+}
+
+fn unwrap_one(ty: Ty) -> Ty {
+    match ty {
+        Ty::Named(canon, mut args)
+            if !args.is_empty()
+                && canon
+                    .last()
+                    .is_some_and(|l| matches!(l.as_str(), "Result" | "Option")) =>
+        {
+            peel(args.swap_remove(0))
+        }
+        other => other,
+    }
+}
+
+fn unwrap_cell(ty: Ty) -> Ty {
+    match ty {
+        Ty::Named(canon, mut args)
+            if !args.is_empty()
+                && canon
+                    .last()
+                    .is_some_and(|l| matches!(l.as_str(), "Mutex" | "RwLock" | "RefCell")) =>
+        {
+            peel(args.swap_remove(0))
+        }
+        other => other,
+    }
+}

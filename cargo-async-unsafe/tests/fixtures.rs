@@ -1,0 +1,146 @@
+//! The checker on fixture crates (`tests/fixtures/*`), each with the exact
+//! expected text (`expected.txt`), JSON lines (`expected.jsonl`), standard
+//! error (`expected.stderr`, empty when absent) and exit status.
+//!
+//! Every expected finding must be found, and nothing else: the comparison is
+//! of the whole output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cargo-async-unsafe");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("the checker runs")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+fn check_fixture(name: &str, status: i32) {
+    let dir = fixture(name);
+    let manifest = dir.join("Cargo.toml");
+    let manifest = manifest.to_str().unwrap();
+    for (format, expected) in [("text", "expected.txt"), ("json", "expected.jsonl")] {
+        let out = run(&["--manifest-path", manifest, "--offline", "--format", format]);
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(
+            stdout,
+            read(&dir.join(expected)),
+            "{name}: {format} output differs\nstderr: {stderr}"
+        );
+        assert_eq!(stderr, read(&dir.join("expected.stderr")), "{name}: stderr");
+        assert_eq!(out.status.code(), Some(status), "{name}: exit status");
+    }
+}
+
+/// Direct, one and two helpers, a field's method, a trait object with two
+/// impls (possible), a generic bound, an imported rename, `Self::`,
+/// `super::`, `#[path]`, a `cfg`-ed module, async blocks and closures; and
+/// none for sync_to_async, spawn_blocking, thread::spawn, thread::scope,
+/// block_in_place, `// async-unsafe: allow` on the line and the item, and a
+/// sync fn never reached.
+#[test]
+fn handlers_over_a_marked_repository() {
+    check_fixture("handlers", 1);
+}
+
+/// std::thread::sleep, reqwest::blocking::get, Handle::block_on,
+/// Runtime::block_on, futures' block_on, std::fs, Command::output,
+/// Receiver::recv, stdin's read_line; none for their async counterparts or in
+/// sync code.
+#[test]
+fn well_known_blocking_apis() {
+    check_fixture("blocking_apis", 1);
+}
+
+/// A dependency's marked function and impl, reached through a re-export in a
+/// file the checker skips because it never names the attribute.
+#[test]
+fn marked_items_in_a_dependency() {
+    check_fixture("uses_dep", 1);
+}
+
+/// `blocking` from the package table; `allow` from the workspace table
+/// silences a built-in entry and a listed function.
+#[test]
+fn the_user_s_lists() {
+    check_fixture("metadata_lists", 1);
+}
+
+/// A file that does not parse is reported on stderr and skipped; the
+/// finding in the rest still makes the status 1.
+#[test]
+fn a_file_that_does_not_parse_is_skipped() {
+    check_fixture("broken", 1);
+}
+
+/// Nothing found but a file skipped: the check is incomplete, status 2.
+#[test]
+fn nothing_found_with_a_file_skipped_is_status_2() {
+    check_fixture("broken_only", 2);
+}
+
+#[test]
+fn nothing_found_is_status_0() {
+    check_fixture("clean", 0);
+}
+
+#[test]
+fn a_missing_manifest_is_status_2_with_a_message() {
+    let out = run(&["--manifest-path", "/nonexistent/Cargo.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        "error: could not read manifest `/nonexistent/Cargo.toml`: no such file\n"
+    );
+}
+
+#[test]
+fn an_unreadable_manifest_is_status_2_with_cargo_s_message() {
+    let dir = std::env::temp_dir().join(format!("cargo-async-unsafe-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = dir.join("Cargo.toml");
+    std::fs::write(&manifest, "[package\nname = ").unwrap();
+    let out = run(&["--manifest-path", manifest.to_str().unwrap(), "--offline"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("error: `cargo metadata` failed:\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Cargo.toml"), "{stderr}");
+}
+
+#[test]
+fn bad_arguments_are_status_2_and_help_is_0() {
+    let out = run(&["--format", "xml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("unknown format `xml`")
+    );
+    let out = run(&["async-unsafe", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("--manifest-path")
+    );
+}
