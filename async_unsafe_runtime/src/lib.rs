@@ -228,7 +228,7 @@ pub use sync_only::SyncOnly;
 /// let rt = tokio::runtime::Runtime::new().unwrap();
 /// # if !async_unsafe_runtime::is_override_active() {
 /// let (err, line) = rt.block_on(async { (load().unwrap_err(), line!()) });
-/// assert_eq!(err.location().unwrap().line(), line);
+/// assert_eq!(err.location().line(), line);
 /// # }
 /// ```
 #[cfg(feature = "macros")]

@@ -111,7 +111,7 @@ impl<T: Send + 'static> SyncOnly<T> {
     /// # if !async_unsafe_runtime::is_override_active() {
     /// let err = rt.block_on(async { wrapped.get().map(|v| *v) }).unwrap_err();
     /// assert_eq!(err.function(), "u8");
-    /// assert_eq!(err.location().unwrap().file(), file!());
+    /// assert_eq!(err.location().file(), file!());
     /// # }
     /// ```
     #[inline]

@@ -15,7 +15,7 @@ fn refused(result: Result<impl Sized, Error>, function: &str, line: u32) {
         Err(Error::AsyncUnsafe(err)) => {
             assert_eq!(err.function(), function);
             assert_eq!(err.message(), DEFAULT_MESSAGE);
-            let location = err.location().unwrap();
+            let location = err.location();
             assert_eq!((location.file(), location.line()), (file!(), line));
         }
         Err(Error::Postgres(err)) => panic!("{function}: a database error instead: {err}"),

@@ -69,7 +69,7 @@ fn every_checkout_is_refused_in_async_contexts_and_the_next_correct_call_works()
         let check = |err: &async_unsafe_runtime::SynchronousOnlyOperation, function, line| {
             assert_eq!(err.function(), function, "{context}");
             assert_eq!(err.message(), DEFAULT_MESSAGE);
-            let location = err.location().unwrap();
+            let location = err.location();
             assert_eq!((location.file(), location.line()), (file!(), line));
         };
         let (got, line) = (p.get(), line!());

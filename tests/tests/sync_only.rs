@@ -21,13 +21,13 @@ fn get_and_get_mut_are_refused_in_async_contexts_naming_the_type_and_the_caller(
         let (err, line) = (wrapped.get().map(|c| c.0).unwrap_err(), line!());
         assert_eq!(err.function(), "sync_only::Conn", "{context}");
         assert_eq!(err.message(), DEFAULT_MESSAGE);
-        let location = err.location().unwrap();
+        let location = err.location();
         assert_eq!((location.file(), location.line()), (file!(), line));
         assert!(err.to_string().contains("sync_only::Conn"), "{err}");
 
         let (err, line) = (wrapped.get_mut().map(|c| c.0).unwrap_err(), line!());
         assert_eq!(err.function(), "sync_only::Conn", "{context}");
-        assert_eq!(err.location().unwrap().line(), line);
+        assert_eq!(err.location().line(), line);
     });
 }
 
