@@ -15,9 +15,10 @@
 //! and dropped there, without waiting for it; anywhere else (plain threads,
 //! the blocking pool, other executors) it is dropped in place.
 //!
-//! Limits: a value dropped while its runtime shuts down is dropped by
-//! tokio's shutdown on the current thread; [`SyncOnly::into_inner`] hands the
-//! value back unguarded.
+//! Limits: while its runtime shuts down, tokio refuses new blocking tasks and
+//! drops the value at once, on the current thread; an async context without
+//! a tokio runtime (another executor) drops it in place;
+//! [`SyncOnly::into_inner`] hands the value back unguarded.
 
 use std::any::type_name;
 use std::fmt;

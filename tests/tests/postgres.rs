@@ -107,39 +107,24 @@ fn every_entry_point_is_refused_in_async_contexts_and_the_next_correct_call_work
     in_each_async_context(move |context| {
         let mut client = c.lock().unwrap();
         let sql = "INSERT INTO t VALUES (2)";
-        let line = line!() + 1;
-        refused(
-            Client::connect(&p, NoTls),
-            "postgres::Client::connect",
-            line,
-        );
-        let line = line!() + 1;
-        refused(client.execute(sql, &[]), "postgres::Client::execute", line);
-        let line = line!() + 1;
-        refused(client.query(sql, &[]), "postgres::Client::query", line);
-        let line = line!() + 1;
-        refused(
-            client.query_one(sql, &[]),
-            "postgres::Client::query_one",
-            line,
-        );
-        let line = line!() + 1;
-        refused(
-            client.query_opt(sql, &[]),
-            "postgres::Client::query_opt",
-            line,
-        );
-        let line = line!() + 1;
-        refused(
-            client.batch_execute(sql),
-            "postgres::Client::batch_execute",
-            line,
-        );
-        let line = line!() + 1;
-        refused(client.transaction(), "postgres::Client::transaction", line);
+        let db = &mut *client;
+        let (got, line) = (Client::connect(&p, NoTls), line!());
+        refused(got, "postgres::Client::connect", line);
+        let (got, line) = (db.execute(sql, &[]), line!());
+        refused(got, "postgres::Client::execute", line);
+        let (got, line) = (db.query(sql, &[]), line!());
+        refused(got, "postgres::Client::query", line);
+        let (got, line) = (db.query_one(sql, &[]), line!());
+        refused(got, "postgres::Client::query_one", line);
+        let (got, line) = (db.query_opt(sql, &[]), line!());
+        refused(got, "postgres::Client::query_opt", line);
+        let (got, line) = (db.batch_execute(sql), line!());
+        refused(got, "postgres::Client::batch_execute", line);
+        let (got, line) = (db.transaction().map(drop), line!());
+        refused(got, "postgres::Client::transaction", line);
         drop(client);
 
-        // The next correct call, from the blocking pool, works on the same
+        // The next correct call, from a plain thread, works on the same
         // client; nothing refused reached the server.
         let c = Arc::clone(&c);
         let count = std::thread::spawn(move || {
