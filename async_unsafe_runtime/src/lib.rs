@@ -140,11 +140,11 @@ mod bridge;
 mod check;
 mod detect;
 mod error;
-mod scope;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "r2d2")]
 pub mod r2d2;
+mod scope;
 mod sync_only;
 
 pub use allow::{ALLOW_ENV, Override, current_override, is_override_active, set_override};
