@@ -48,7 +48,8 @@
 //! - from async code, [`sync_to_async`]`(move || ...).await` runs it on
 //!   tokio's blocking pool (or, with
 //!   [`.thread_sensitive()`](SyncToAsync::thread_sensitive), always on the same
-//!   thread, for state bound to one thread);
+//!   thread, for state bound to one thread; wrap each request in a
+//!   [`thread_sensitive_scope`] so that requests do not queue for one thread);
 //! - [`tokio::task::spawn_blocking`] does the same without the extras;
 //! - from synchronous code that needs async results, [`async_to_sync`] runs a
 //!   future and brings the result back;
