@@ -24,7 +24,7 @@ use std::rc::Rc;
 
 use crate::known::{Lists, Reason};
 use crate::parse::BodyKind;
-use crate::resolve::{FnId, Program, Resolved, Scope, Target};
+use crate::resolve::{FnId, Program, Resolved, Scope, Target, short_name};
 
 /// One blocking call in async context.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -224,7 +224,7 @@ pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
                 for body in &f.bodies {
                     let root = match body.kind {
                         BodyKind::Fn if f.is_async && f.has_body => {
-                            format!("async fn {} ({file}:{})", f.name, f.line)
+                            format!("async fn {} ({file}:{})", short_name(f), f.line)
                         }
                         BodyKind::Fn => continue,
                         BodyKind::AsyncBlock => format!("async block ({file}:{})", body.line),

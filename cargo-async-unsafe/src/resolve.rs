@@ -251,18 +251,24 @@ impl<'a> Program<'a> {
 
     /// `Notes::count`, or `helper`.
     pub(crate) fn fn_short(&self, id: FnId) -> String {
-        let f = self.func(id);
-        let owner = match (&f.self_ty, &f.trait_path) {
-            (Some(TypeIr::Path(segs, _)), _) => segs.last().cloned(),
-            (None, Some(t)) if f.in_trait_def => t.last().cloned(),
-            _ => None,
-        };
-        match owner {
-            Some(o) => format!("{o}::{}", f.name),
-            None => f.name.clone(),
-        }
+        short_name(self.func(id))
     }
+}
 
+/// `Type::method`, `Trait::method`, or `function`, as written.
+pub(crate) fn short_name(f: &FnIr) -> String {
+    let owner = match (&f.self_ty, &f.trait_path) {
+        (Some(TypeIr::Path(segs, _)), _) => segs.last().cloned(),
+        (None, Some(t)) if f.in_trait_def => t.last().cloned(),
+        _ => None,
+    };
+    match owner {
+        Some(o) => format!("{o}::{}", f.name),
+        None => f.name.clone(),
+    }
+}
+
+impl<'a> Program<'a> {
     fn declares(&self, m: &ModuleIr, name: &str) -> bool {
         m.fns
             .iter()

@@ -209,6 +209,9 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
     loaded
 }
 
+/// Stack size of a parsing thread.
+const STACK: usize = 16 << 20;
+
 type JobResult = Result<Option<(usize, ParsedFile)>, FileError>;
 
 /// Parses one level's files on every core. File indexes are assigned in job
@@ -258,7 +261,7 @@ fn parse_level(jobs: &[Job], crates: &[Crate], threads: usize) -> Vec<JobResult>
             Mutex::new((0..jobs.len()).map(|_| None).collect());
         std::thread::scope(|s| {
             for _ in 0..threads {
-                s.spawn(|| {
+                let work = || {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         if i >= jobs.len() {
@@ -267,14 +270,22 @@ fn parse_level(jobs: &[Job], crates: &[Crate], threads: usize) -> Vec<JobResult>
                         let r = run(i, &provisional);
                         slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
                     }
-                });
+                };
+                // syn and the visitors recurse with the nesting of the code:
+                // give workers the main thread's room. If no thread can be
+                // had, the jobs left are done below, on this one.
+                let _ = std::thread::Builder::new()
+                    .stack_size(STACK)
+                    .spawn_scoped(s, work);
             }
         });
         slots
             .into_inner()
             .unwrap_or_else(|p| p.into_inner())
             .into_iter()
-            .map(|r| r.unwrap_or(Ok(None)))
+            .enumerate()
+            // A job no thread took (none could be spawned) is done here.
+            .map(|(i, r)| r.unwrap_or_else(|| run(i, &provisional)))
             .collect()
     };
     // Renumber: kept files take consecutive indexes per crate, in job order.

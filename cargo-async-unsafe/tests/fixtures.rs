@@ -56,6 +56,17 @@ fn handlers_over_a_marked_repository() {
     check_fixture("handlers", 1);
 }
 
+/// A glob import and a `pub use` chain, a type alias over `Arc`, a typed
+/// `let` and a struct literal, `?` on a constructor's `Result<Self, _>`, an
+/// item nested in a function, `Self::` and `crate::` paths, a method of one
+/// definition (certain) and of two (possible) on an unknown receiver; none for
+/// `Vec::len` beside a marked `len`, nor again for the body of an awaited
+/// `async fn`.
+#[test]
+fn names_and_receivers_are_resolved() {
+    check_fixture("paths", 1);
+}
+
 /// std::thread::sleep, reqwest::blocking::get, Handle::block_on,
 /// Runtime::block_on, futures' block_on, std::fs, Command::output,
 /// Receiver::recv, stdin's read_line; none for their async counterparts or in
