@@ -59,9 +59,12 @@
 //!   and one in a multi-thread `block_on` root after a `block_in_place` and
 //!   before the root next yields.
 //!
-//! The budget's `Debug` text is no stability promise: tokio is pinned to the
-//! range this crate tests, and the context table fails if it changes (an
-//! unreadable budget falls back to the probe, or to "no").
+//! The budget's `Debug` text is no stability promise. An unreadable budget
+//! falls back to the probe (or to "no" without it), and the context table,
+//! run against the tokio in `Cargo.lock`, fails if the text changes. The
+//! dependency is deliberately not pinned to one minor version: two copies of
+//! tokio in an application would have two sets of thread-locals, and
+//! detection would see neither runtime.
 //!
 //! # The panic hook
 //!
@@ -226,7 +229,7 @@ static WITHOUT_PANICS: AtomicBool = AtomicBool::new(false);
 /// detect_without_panics();
 /// let rt = tokio::runtime::Runtime::new().unwrap();
 /// assert!(rt.block_on(async { is_async_context() }));
-/// assert!(!rt.block_on(tokio::task::spawn_blocking(is_async_context)).unwrap());
+/// assert!(!rt.block_on(rt.spawn_blocking(is_async_context)).unwrap());
 /// ```
 pub fn detect_without_panics() {
     WITHOUT_PANICS.store(true, Ordering::Relaxed);
