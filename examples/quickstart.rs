@@ -46,13 +46,16 @@ async fn main() {
     );
 
     println!("4. from a plain thread, async code run with async_to_sync:");
-    let user = std::thread::spawn(|| {
+    let plain = std::thread::spawn(|| {
         async_to_sync(async {
             tokio::time::sleep(Duration::from_millis(1)).await;
             sync_to_async(|| fetch_user(4)).thread_sensitive().await
         })
-    })
-    .join()
-    .unwrap();
+    });
+    // Joining blocks too: wait for the thread on the blocking pool, not here.
+    let user = tokio::task::spawn_blocking(move || plain.join())
+        .await
+        .unwrap()
+        .unwrap();
     println!("   {}", user.unwrap().expect("plain threads may block"));
 }
