@@ -2,53 +2,25 @@
 //! (environment variable and programmatic switch) that suppress the error. Each
 //! case runs in a child process, since both overrides are process-wide.
 
-use std::process::Command;
-
-use async_unsafe_runtime::{
-    ALLOW_ENV, DEFAULT_MESSAGE, Override, SynchronousOnlyOperation, async_unsafe, set_override,
-};
+use async_unsafe_runtime::{ALLOW_ENV, DEFAULT_MESSAGE, Override, set_override};
+use tests::child::Output;
+use tests::guarded;
 
 const WARNING: &str = "async-safety guard overridden";
 
-struct Child {
-    lines: Vec<String>,
-    stderr: String,
-}
-
-fn child(scenario: &str, env: Option<&str>) -> Child {
+fn child(scenario: &str, env: Option<&str>) -> Output {
     child_with(scenario, env.map(|value| (ALLOW_ENV, value)))
 }
 
-fn child_with<'a>(scenario: &str, env: impl IntoIterator<Item = (&'a str, &'a str)>) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_override_child"));
-    cmd.arg(scenario)
-        .env_remove(ALLOW_ENV)
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE");
-    cmd.envs(env);
-    let out = cmd.output().unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(out.status.success(), "child failed: {stderr}");
-    Child {
-        lines: String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(String::from)
-            .collect(),
-        stderr,
-    }
-}
-
-#[async_unsafe]
-fn dangerous() -> Result<(), SynchronousOnlyOperation> {
-    Ok(())
+fn child_with<'a>(scenario: &str, env: impl IntoIterator<Item = (&'a str, &'a str)>) -> Output {
+    tests::child::run(env!("CARGO_BIN_EXE_override_child"), &[scenario], env)
 }
 
 #[test]
 fn async_unsafe_default_message() {
     set_override(Override::Deny);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let err = rt.block_on(async { dangerous() }).unwrap_err();
+    let err = rt.block_on(async { guarded() }).unwrap_err();
     assert_eq!(
         err.message(),
         "You cannot call this from an async context - use a thread or sync_to_async."
@@ -108,11 +80,7 @@ fn env_values_that_suppress_the_error() {
             "{value:?}: {}",
             out.stderr
         );
-        assert!(
-            out.stderr.contains("override_child::guarded"),
-            "{}",
-            out.stderr
-        );
+        assert!(out.stderr.contains("tests::guarded"), "{}", out.stderr);
     }
 }
 
@@ -136,8 +104,8 @@ fn env_warn_lets_through_and_reports_every_violation() {
             .collect();
         assert_eq!(reports.len(), 2, "{}", out.stderr);
         for report in reports {
-            assert!(report.contains("override_child::guarded"), "{report}");
-            assert!(report.contains("override_child.rs:"), "{report}");
+            assert!(report.contains("tests::guarded"), "{report}");
+            assert!(report.contains("tests/src/lib.rs:"), "{report}");
             assert!(report.contains(DEFAULT_MESSAGE), "{report}");
         }
     }

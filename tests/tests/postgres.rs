@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use async_unsafe_runtime::postgres::{Client, Error};
 use async_unsafe_runtime::{DEFAULT_MESSAGE, SynchronousOnlyOperation, sync_to_async};
 use postgres::NoTls;
-use tests::{in_each_async_context, postgres_cluster};
+use tests::panics::payload_text;
+use tests::postgres_cluster;
+use tests::runtimes::in_each_async_context;
 
 fn refused(result: Result<impl Sized, Error>, function: &str, line: u32) {
     match result {
@@ -212,12 +214,7 @@ fn the_unguarded_client_panics_when_dropped_inside_a_task() {
     let err = rt
         .block_on(rt.spawn(async move { drop(client) }))
         .unwrap_err();
-    let panic = err.into_panic();
-    let text = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or_default();
+    let text = payload_text(&*err.into_panic());
     assert!(text.starts_with("Cannot "), "{text}");
     assert!(text.contains("runtime"), "{text}");
 }

@@ -8,7 +8,8 @@ use async_unsafe_runtime::r2d2::{GuardedPool, PoolError};
 use async_unsafe_runtime::{DEFAULT_MESSAGE, sync_to_async};
 use postgres::NoTls;
 use r2d2_postgres::PostgresConnectionManager;
-use tests::{in_each_async_context, postgres_cluster};
+use tests::postgres_cluster;
+use tests::runtimes::in_each_async_context;
 
 type Pool = GuardedPool<PostgresConnectionManager<NoTls>>;
 

@@ -5,30 +5,23 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use async_unsafe_runtime::{
-    AllowGuard, Override, SynchronousOnlyOperation, allow_in_future, allow_on_this_thread,
-    async_unsafe, capture_violations, capture_violations_in_future, check, set_override,
-    sync_to_async,
+    AllowGuard, Override, allow_in_future, allow_on_this_thread, capture_violations,
+    capture_violations_in_future, check, set_override, sync_to_async,
 };
-use tokio::runtime::{Builder, Runtime};
+use tests::{guarded, runtimes};
+use tokio::runtime::Runtime;
 use tokio::sync::Barrier;
 
-#[async_unsafe]
-fn guarded() -> Result<(), SynchronousOnlyOperation> {
-    Ok(())
-}
-
+/// Every test here asserts refusals: the guard on, whatever the environment
+/// says (no test of this process turns it off).
 fn multi_thread() -> Runtime {
     set_override(Override::Deny);
-    Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap()
+    runtimes::multi_thread_with_workers(4)
 }
 
 fn current_thread() -> Runtime {
     set_override(Override::Deny);
-    Builder::new_current_thread().enable_all().build().unwrap()
+    runtimes::current_thread()
 }
 
 #[test]
@@ -144,8 +137,10 @@ fn capture_records_exactly_the_violations_in_order() {
         })
     });
     let names: Vec<_> = violations.iter().map(|v| v.function()).collect();
-    assert_eq!(names, ["scopes::guarded", "second", "scopes::guarded"]);
-    assert!(violations.iter().all(|v| v.location().file() == file!()));
+    assert_eq!(names, ["tests::guarded", "second", "tests::guarded"]);
+    // `guarded`'s own location, and the caller's for `check`.
+    let files: Vec<_> = violations.iter().map(|v| v.location().file()).collect();
+    assert_eq!(files, ["tests/src/lib.rs", file!(), "tests/src/lib.rs"]);
     // Outside async code, and off the event loop, there is nothing to record.
     assert!(capture_violations(|| guarded().unwrap()).1.is_empty());
     let ((), violations) = rt.block_on(capture_violations_in_future(async {

@@ -6,31 +6,13 @@
 
 #![allow(clippy::needless_lifetimes, clippy::boxed_local)]
 
-use std::any::Any;
 use std::fmt::{self, Display};
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::sync::Arc;
 
 use async_unsafe_runtime::{DEFAULT_MESSAGE, SynchronousOnlyOperation, async_unsafe};
-
-/// Runs `f` as the root future of a runtime: an async context.
-fn in_async<R>(f: impl FnOnce() -> R) -> R {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(async { f() })
-}
-
-fn panic_text(f: impl FnOnce()) -> String {
-    payload_text(catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic"))
-}
-
-fn payload_text(payload: Box<dyn Any + Send>) -> String {
-    match payload.downcast::<String>() {
-        Ok(text) => *text,
-        Err(payload) => payload.downcast::<&str>().map(|s| s.to_string()).unwrap(),
-    }
-}
+use tests::panics::{panic_text, payload_text};
+use tests::runtimes::in_async;
 
 // ---- free functions ----------------------------------------------------
 
@@ -417,7 +399,7 @@ fn assert_refused(case: Case<'_>) {
         }
         Err(payload) => {
             assert_eq!(reports, Reports::Panic, "{function} panicked");
-            assert_eq!(payload_text(payload), expected);
+            assert_eq!(payload_text(&*payload), expected);
         }
     }
 }

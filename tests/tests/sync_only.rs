@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-use async_unsafe_runtime::{DEFAULT_MESSAGE, SyncOnly, is_async_context, sync_to_async};
-use tests::{in_each_async_context, postgres_cluster};
+use async_unsafe_runtime::{ALLOW_ENV, DEFAULT_MESSAGE, SyncOnly, is_async_context, sync_to_async};
+use tests::postgres_cluster;
+use tests::runtimes::in_each_async_context;
 
 struct Conn(u32);
 
@@ -287,17 +288,12 @@ fn the_reqwest_blocking_recipe() {
 /// `blocking_table`'s `SyncOnly::get` cell, run with `ALLOW_ASYNC_UNSAFE`
 /// set to `value` (the override is process-wide: a process each).
 fn get_with_override(value: Option<&str>) -> (String, String) {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_blocking_table"));
-    command
-        .args(["sync-only-get", "root", "guarded", "unused"])
-        .env_remove("ALLOW_ASYNC_UNSAFE");
-    if let Some(value) = value {
-        command.env("ALLOW_ASYNC_UNSAFE", value);
-    }
-    let out = command.output().unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(out.status.success(), "{stderr}");
-    (String::from_utf8(out.stdout).unwrap(), stderr)
+    let out = tests::child::run(
+        env!("CARGO_BIN_EXE_blocking_table"),
+        &["sync-only-get", "root", "guarded", "unused"],
+        value.map(|value| (ALLOW_ENV, value)),
+    );
+    (out.stdout, out.stderr)
 }
 
 #[test]
