@@ -37,12 +37,11 @@ use crate::{SyncOnly, SynchronousOnlyOperation, check};
 ///
 /// // From async code: refused before any connection is tried.
 /// let rt = tokio::runtime::Runtime::new().unwrap();
-/// # if !async_unsafe_runtime::is_override_active() {
+/// # async_unsafe_runtime::set_override(async_unsafe_runtime::Override::Deny);
 /// let err = rt.block_on(async { Client::connect(params, postgres::NoTls) }).unwrap_err();
 /// let Error::AsyncUnsafe(guard) = &err else { unreachable!() };
 /// assert_eq!(guard.function(), "postgres::Client::connect");
 /// assert_eq!(err.to_string(), guard.to_string());
-/// # }
 /// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
