@@ -139,6 +139,7 @@ pub mod __private;
 mod allow;
 mod bridge;
 mod check;
+mod depth;
 mod detect;
 mod error;
 #[cfg(feature = "postgres")]
