@@ -148,7 +148,7 @@ impl Cluster {
 
     /// Waits until no connection to `dbname` is open: a connection closed in
     /// the background takes a moment to leave the server. Panics with the
-    /// count after [`CLOSED_WITHIN`], so a connection left open fails the
+    /// count after 30 seconds, so a connection left open fails the
     /// test instead of hanging it.
     pub fn wait_until_closed(&self, dbname: &str) {
         let deadline = Instant::now() + CLOSED_WITHIN;
