@@ -91,10 +91,11 @@
 //! without panicking: exact, one thread-local read).
 
 use std::cell::Cell;
-use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::runtime::Handle;
+
+use crate::depth::Depth;
 
 /// Whether the current thread is driving an async event loop, so that blocking
 /// here would stall it.
@@ -408,9 +409,8 @@ fn futures_entered() -> bool {
 /// assert!(!is_async_context());
 /// ```
 pub fn enter_event_loop() -> EventLoopGuard {
-    DECLARED_DEPTH.with(|depth| depth.set(depth.get() + 1));
     EventLoopGuard {
-        _not_send: PhantomData,
+        _depth: Depth::enter(&DECLARED_DEPTH),
     }
 }
 
@@ -431,11 +431,5 @@ pub fn enter_event_loop() -> EventLoopGuard {
 #[must_use = "the thread counts as an event loop only while the guard lives"]
 #[derive(Debug)]
 pub struct EventLoopGuard {
-    _not_send: PhantomData<*const ()>,
-}
-
-impl Drop for EventLoopGuard {
-    fn drop(&mut self) {
-        DECLARED_DEPTH.with(|depth| depth.set(depth.get() - 1));
-    }
+    _depth: Depth,
 }

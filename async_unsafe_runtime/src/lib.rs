@@ -139,6 +139,7 @@ pub mod __private;
 mod allow;
 mod bridge;
 mod check;
+mod depth;
 mod detect;
 mod error;
 #[cfg(feature = "postgres")]
@@ -227,10 +228,9 @@ pub use sync_only::SyncOnly;
 /// }
 ///
 /// let rt = tokio::runtime::Runtime::new().unwrap();
-/// # if !async_unsafe_runtime::is_override_active() {
+/// # async_unsafe_runtime::set_override(async_unsafe_runtime::Override::Deny);
 /// let (err, line) = rt.block_on(async { (load().unwrap_err(), line!()) });
 /// assert_eq!(err.location().line(), line);
-/// # }
 /// ```
 #[cfg(feature = "macros")]
 pub use async_unsafe_macros::async_unsafe;

@@ -22,6 +22,28 @@ use postgres::{Row, Socket, ToStatement, Transaction};
 
 use crate::{SyncOnly, SynchronousOnlyOperation, check};
 
+/// The guarded statement methods of [`Client`]: each takes the query and its
+/// parameters as `postgres::Client`'s method of the same name does, runs the
+/// check naming `postgres::Client::<name>`, then calls that method.
+macro_rules! statement_methods {
+    ($($(#[$doc:meta])* fn $name:ident -> $output:ty;)*) => {$(
+        $(#[$doc])*
+        #[track_caller]
+        pub fn $name<T>(
+            &mut self,
+            query: &T,
+            params: &[&(dyn ToSql + Sync)],
+        ) -> Result<$output, Error>
+        where
+            T: ?Sized + ToStatement,
+        {
+            Ok(self
+                .client(concat!("postgres::Client::", stringify!($name)))?
+                .$name(query, params)?)
+        }
+    )*};
+}
+
 /// Why a [`Client`] call failed: refused in an async context, or the
 /// database's own error.
 ///
@@ -37,12 +59,11 @@ use crate::{SyncOnly, SynchronousOnlyOperation, check};
 ///
 /// // From async code: refused before any connection is tried.
 /// let rt = tokio::runtime::Runtime::new().unwrap();
-/// # if !async_unsafe_runtime::is_override_active() {
+/// # async_unsafe_runtime::set_override(async_unsafe_runtime::Override::Deny);
 /// let err = rt.block_on(async { Client::connect(params, postgres::NoTls) }).unwrap_err();
 /// let Error::AsyncUnsafe(guard) = &err else { unreachable!() };
 /// assert_eq!(guard.function(), "postgres::Client::connect");
 /// assert_eq!(err.to_string(), guard.to_string());
-/// # }
 /// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -110,83 +131,49 @@ impl Client {
         })
     }
 
-    /// Runs a statement and returns the number of rows modified, as
-    /// `postgres::Client::execute`.
-    ///
-    /// ```no_run
-    /// # fn demo(client: &mut async_unsafe_runtime::postgres::Client) -> Result<(), async_unsafe_runtime::postgres::Error> {
-    /// let n = client.execute("UPDATE users SET seen = true WHERE id = $1", &[&7_i32])?;
-    /// # Ok(()) }
-    /// ```
-    #[track_caller]
-    pub fn execute<T>(&mut self, query: &T, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error>
-    where
-        T: ?Sized + ToStatement,
-    {
-        Ok(self
-            .client("postgres::Client::execute")?
-            .execute(query, params)?)
-    }
+    statement_methods! {
+        /// Runs a statement and returns the number of rows modified, as
+        /// `postgres::Client::execute`.
+        ///
+        /// ```no_run
+        /// # fn demo(client: &mut async_unsafe_runtime::postgres::Client) -> Result<(), async_unsafe_runtime::postgres::Error> {
+        /// let n = client.execute("UPDATE users SET seen = true WHERE id = $1", &[&7_i32])?;
+        /// # Ok(()) }
+        /// ```
+        fn execute -> u64;
 
-    /// Runs a query and returns its rows, as `postgres::Client::query`.
-    ///
-    /// ```no_run
-    /// # fn demo(client: &mut async_unsafe_runtime::postgres::Client) -> Result<(), async_unsafe_runtime::postgres::Error> {
-    /// for row in client.query("SELECT id, name FROM users", &[])? {
-    ///     let (id, name): (i32, &str) = (row.get(0), row.get(1));
-    /// }
-    /// # Ok(()) }
-    /// ```
-    #[track_caller]
-    pub fn query<T>(&mut self, query: &T, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error>
-    where
-        T: ?Sized + ToStatement,
-    {
-        Ok(self
-            .client("postgres::Client::query")?
-            .query(query, params)?)
-    }
+        /// Runs a query and returns its rows, as `postgres::Client::query`.
+        ///
+        /// ```no_run
+        /// # fn demo(client: &mut async_unsafe_runtime::postgres::Client) -> Result<(), async_unsafe_runtime::postgres::Error> {
+        /// for row in client.query("SELECT id, name FROM users", &[])? {
+        ///     let (id, name): (i32, &str) = (row.get(0), row.get(1));
+        /// }
+        /// # Ok(()) }
+        /// ```
+        fn query -> Vec<Row>;
 
-    /// Runs a query that returns exactly one row, as
-    /// `postgres::Client::query_one`.
-    ///
-    /// ```no_run
-    /// # fn demo(client: &mut async_unsafe_runtime::postgres::Client) -> Result<(), async_unsafe_runtime::postgres::Error> {
-    /// let count: i64 = client.query_one("SELECT count(*) FROM users", &[])?.get(0);
-    /// # Ok(()) }
-    /// ```
-    #[track_caller]
-    pub fn query_one<T>(&mut self, query: &T, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error>
-    where
-        T: ?Sized + ToStatement,
-    {
-        Ok(self
-            .client("postgres::Client::query_one")?
-            .query_one(query, params)?)
-    }
+        /// Runs a query that returns exactly one row, as
+        /// `postgres::Client::query_one`.
+        ///
+        /// ```no_run
+        /// # fn demo(client: &mut async_unsafe_runtime::postgres::Client) -> Result<(), async_unsafe_runtime::postgres::Error> {
+        /// let count: i64 = client.query_one("SELECT count(*) FROM users", &[])?.get(0);
+        /// # Ok(()) }
+        /// ```
+        fn query_one -> Row;
 
-    /// Runs a query that returns zero or one row, as
-    /// `postgres::Client::query_opt`.
-    ///
-    /// ```no_run
-    /// # fn demo(client: &mut async_unsafe_runtime::postgres::Client) -> Result<(), async_unsafe_runtime::postgres::Error> {
-    /// let name: Option<String> = client
-    ///     .query_opt("SELECT name FROM users WHERE id = $1", &[&7_i32])?
-    ///     .map(|row| row.get(0));
-    /// # Ok(()) }
-    /// ```
-    #[track_caller]
-    pub fn query_opt<T>(
-        &mut self,
-        query: &T,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<Row>, Error>
-    where
-        T: ?Sized + ToStatement,
-    {
-        Ok(self
-            .client("postgres::Client::query_opt")?
-            .query_opt(query, params)?)
+        /// Runs a query that returns zero or one row, as
+        /// `postgres::Client::query_opt`.
+        ///
+        /// ```no_run
+        /// # fn demo(client: &mut async_unsafe_runtime::postgres::Client) -> Result<(), async_unsafe_runtime::postgres::Error> {
+        /// let name: Option<String> = client
+        ///     .query_opt("SELECT name FROM users WHERE id = $1", &[&7_i32])?
+        ///     .map(|row| row.get(0));
+        /// # Ok(()) }
+        /// ```
+        fn query_opt -> Option<Row>;
     }
 
     /// Runs several statements separated by semicolons, as

@@ -74,7 +74,7 @@ pub enum PoolError {
 ///
 /// let rt = tokio::runtime::Runtime::new().unwrap();
 /// rt.block_on(async {
-///     # if async_unsafe_runtime::is_override_active() { return; }
+///     # async_unsafe_runtime::set_override(async_unsafe_runtime::Override::Deny);
 ///     assert!(matches!(pool.get(), Err(PoolError::AsyncUnsafe(_))));
 ///     let p = pool.clone();
 ///     let n = sync_to_async(move || p.get().map(|c| *c)).await.unwrap();
@@ -103,10 +103,9 @@ impl<M: ManageConnection> GuardedPool<M> {
     /// let pool = GuardedPool::from(r2d2::Pool::new(M).unwrap());
     /// let conn = pool.get().unwrap();
     /// let rt = tokio::runtime::Runtime::new().unwrap();
-    /// # if !async_unsafe_runtime::is_override_active() {
+    /// # async_unsafe_runtime::set_override(async_unsafe_runtime::Override::Deny);
     /// let err = rt.block_on(async { pool.get().map(drop) }).unwrap_err();
     /// assert!(matches!(err, PoolError::AsyncUnsafe(e) if e.function() == "r2d2::Pool::get"));
-    /// # }
     /// ```
     #[track_caller]
     pub fn get(&self) -> Result<PooledConnection<M>, PoolError> {

@@ -16,15 +16,15 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::SynchronousOnlyOperation;
 use crate::allow::{self, Once, Override};
+use crate::depth::Depth;
 
 thread_local! {
-    static ALLOWED: Cell<usize> = const { Cell::new(0) };
+    static ALLOWED: Cell<u32> = const { Cell::new(0) };
     static CAPTURES: RefCell<Vec<Vec<SynchronousOnlyOperation>>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -84,9 +84,8 @@ pub(crate) fn let_through(err: &mut dyn FnMut() -> SynchronousOnlyOperation) -> 
 /// # set_override(Override::FromEnv);
 /// ```
 pub fn allow_on_this_thread() -> AllowGuard {
-    ALLOWED.set(ALLOWED.get() + 1);
     AllowGuard {
-        _not_send: PhantomData,
+        _depth: Depth::enter(&ALLOWED),
     }
 }
 
@@ -104,13 +103,7 @@ pub fn allow_on_this_thread() -> AllowGuard {
 #[must_use = "the allowance ends when the guard is dropped"]
 #[derive(Debug)]
 pub struct AllowGuard {
-    _not_send: PhantomData<*const ()>,
-}
-
-impl Drop for AllowGuard {
-    fn drop(&mut self) {
-        ALLOWED.set(ALLOWED.get() - 1);
-    }
+    _depth: Depth,
 }
 
 /// Lets violations through for everything polled inside `future`.

@@ -42,7 +42,7 @@ use crate::{SynchronousOnlyOperation, check, is_async_context};
 /// client.get_mut().unwrap().push(4); // plain thread: fine
 ///
 /// rt.block_on(async move {
-///     # if async_unsafe_runtime::is_override_active() { return; }
+///     # async_unsafe_runtime::set_override(async_unsafe_runtime::Override::Deny);
 ///     let err = client.get().unwrap_err();
 ///     assert_eq!(err.function(), "alloc::vec::Vec<i32>");
 ///     let len = sync_to_async(move || client.get().map(Vec::len)).await.unwrap();
@@ -109,11 +109,10 @@ impl<T: Send + 'static> SyncOnly<T> {
     /// let wrapped = SyncOnly::new(5_u8);
     /// assert_eq!(*wrapped.get().unwrap(), 5);
     /// let rt = tokio::runtime::Runtime::new().unwrap();
-    /// # if !async_unsafe_runtime::is_override_active() {
+    /// # async_unsafe_runtime::set_override(async_unsafe_runtime::Override::Deny);
     /// let err = rt.block_on(async { wrapped.get().map(|v| *v) }).unwrap_err();
     /// assert_eq!(err.function(), "u8");
     /// assert_eq!(err.location().file(), file!());
-    /// # }
     /// ```
     #[inline]
     #[track_caller]
@@ -131,9 +130,8 @@ impl<T: Send + 'static> SyncOnly<T> {
     /// let mut wrapped = SyncOnly::new(vec![1]);
     /// wrapped.get_mut().unwrap().push(2);
     /// let rt = tokio::runtime::Runtime::new().unwrap();
-    /// # if !async_unsafe_runtime::is_override_active() {
+    /// # async_unsafe_runtime::set_override(async_unsafe_runtime::Override::Deny);
     /// assert!(rt.block_on(async { wrapped.get_mut().map(|v| v.len()) }).is_err());
-    /// # }
     /// ```
     #[inline]
     #[track_caller]

@@ -9,9 +9,13 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use tokio::runtime::{Builder, Handle, Runtime};
+use async_unsafe_runtime::is_async_context;
+use tokio::runtime::{Builder, Handle};
 use tokio::task::LocalSet;
 use tokio::task::coop::unconstrained;
+
+use crate::runtimes::{current_thread, multi_thread};
+use crate::{guarded, guarded_panics};
 
 /// What one row saw: our answer, a guarded call returning a `Result`, a
 /// guarded call that panics, and tokio's own answer.
@@ -56,6 +60,17 @@ pub fn tokio_says_async() -> bool {
     let panicked = panics_expectedly(|| rt.block_on(async {}));
     rt.shutdown_background();
     panicked
+}
+
+/// What a row sees in a build that unwinds: our answer, [`guarded`],
+/// [`guarded_panics`] and tokio's answer.
+pub fn observe() -> Answer {
+    Answer {
+        ours: is_async_context(),
+        guarded_refused: guarded().is_err(),
+        guarded_panicked: panics_expectedly(guarded_panics),
+        tokio: tokio_says_async(),
+    }
 }
 
 static LEAKS: AtomicUsize = AtomicUsize::new(0);
@@ -104,20 +119,6 @@ pub const MISSED_WITHOUT_PROBE: [&str; 4] = [
     "unconstrained LocalSet task on a multi_thread root",
     "multi_thread root after block_in_place",
 ];
-
-/// A multi-thread runtime with two workers.
-pub fn multi_thread() -> Runtime {
-    Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// A current_thread runtime.
-pub fn current_thread() -> Runtime {
-    Builder::new_current_thread().enable_all().build().unwrap()
-}
 
 /// Every context of the table, by name. Generic over what is observed, so the
 /// abort build (which cannot ask tokio's panicking oracle) shares it.

@@ -1,12 +1,32 @@
-//! Helpers for the integration tests under `tests/`.
+//! Helpers shared by the integration tests under `tests/` and the binaries
+//! under `src/bin/`: the guarded fixtures, the runtimes, panics provoked on
+//! purpose, child processes, the context table, the corpus rewriter and the
+//! throwaway PostgreSQL cluster.
 
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
+use async_unsafe_runtime::{SynchronousOnlyOperation, async_unsafe};
+
+pub mod child;
 pub mod contexts;
 pub mod corpus;
+pub mod panics;
 pub mod postgres_cluster;
+pub mod runtimes;
+
+/// The guarded function the tests call: error mode, so a refusal is an
+/// `Err`. Its path in a refusal is `tests::guarded`.
+#[async_unsafe]
+pub fn guarded() -> Result<(), SynchronousOnlyOperation> {
+    Ok(())
+}
+
+/// The guarded function in panic mode: a refusal panics. Its path in a
+/// refusal is `tests::guarded_panics`.
+#[async_unsafe]
+pub fn guarded_panics() {}
 
 /// The workspace's root folder.
 pub fn workspace_root() -> &'static Path {
@@ -36,26 +56,4 @@ pub fn cargo<I: AsRef<OsStr>>(args: impl IntoIterator<Item = I>, target: &str) -
         out.status
     );
     stdout
-}
-
-/// Runs `f` once in each async context a guarded call must refuse: a task
-/// on a multi-thread worker, a multi-thread `block_on` root, and a `LocalSet`
-/// task on a current_thread runtime. `f` gets the context's name.
-pub fn in_each_async_context(f: impl Fn(&'static str) + Send + Sync + 'static) {
-    let f = std::sync::Arc::new(f);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let task = std::sync::Arc::clone(&f);
-    rt.block_on(rt.spawn(async move { task("task") })).unwrap();
-    rt.block_on(async { f("multi-thread root") });
-    let local_rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let local = tokio::task::LocalSet::new();
-    let in_local = std::sync::Arc::clone(&f);
-    local
-        .block_on(&local_rt, async move {
-            tokio::task::spawn_local(async move { in_local("LocalSet task") }).await
-        })
-        .unwrap();
 }

@@ -24,6 +24,10 @@ pub const DEBIAN_PACKAGE: &str = "postgresql";
 /// How long the server may take to accept connections.
 const READY_WITHIN: Duration = Duration::from_secs(60);
 
+/// How long a connection closed in the background may take to leave the
+/// server.
+const CLOSED_WITHIN: Duration = Duration::from_secs(30);
+
 /// A running server and the directory that holds its data and socket.
 pub struct Cluster {
     port: u16,
@@ -127,6 +131,38 @@ impl Cluster {
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
         self.params(name)
+    }
+
+    /// Connections open to `dbname`, other than the asking one.
+    pub fn connections(&self, dbname: &str) -> i64 {
+        let mut admin = postgres::Client::connect(&self.params("postgres"), postgres::NoTls)
+            .expect("connect to the test cluster");
+        admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&dbname],
+            )
+            .unwrap()
+            .get(0)
+    }
+
+    /// Waits until no connection to `dbname` is open: a connection closed in
+    /// the background takes a moment to leave the server. Panics with the
+    /// count after 30 seconds, so a connection left open fails the
+    /// test instead of hanging it.
+    pub fn wait_until_closed(&self, dbname: &str) {
+        let deadline = Instant::now() + CLOSED_WITHIN;
+        loop {
+            let open = self.connections(dbname);
+            if open == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{open} connections to {dbname} left open"
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn wait_ready(&mut self) {

@@ -11,39 +11,13 @@ use async_unsafe_runtime::{
     SynchronousOnlyOperation, async_to_sync, async_unsafe, is_async_context, sync_to_async,
     thread_sensitive_scope,
 };
-use tokio::runtime::{Builder, Handle, Runtime};
+use tests::panics::{Payload, payload_text, quiet_payload_panics};
+use tests::runtimes::{WORKER_NAME, current_thread, multi_thread};
+use tokio::runtime::Handle;
 
 #[async_unsafe]
 fn guarded(x: u32) -> Result<u32, SynchronousOnlyOperation> {
     Ok(x * 2)
-}
-
-#[derive(Debug, PartialEq)]
-struct Payload(u32);
-
-fn multi_thread() -> Runtime {
-    Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("outer-rt")
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn current_thread() -> Runtime {
-    Builder::new_current_thread().enable_all().build().unwrap()
-}
-
-fn quiet_payload_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<Payload>().is_none() {
-                default(info);
-            }
-        }));
-    });
 }
 
 #[test]
@@ -288,7 +262,7 @@ fn async_to_sync_runs_on_the_runtime_of_the_blocking_pool() {
         .unwrap()
         .unwrap();
     assert_eq!(inner, outer);
-    assert_eq!(spawned_on.as_deref(), Some("outer-rt"));
+    assert_eq!(spawned_on.as_deref(), Some(WORKER_NAME));
 
     // On a plain thread: the shared runtime, the same one every time.
     let shared = async_to_sync(async { Handle::current().id() }).unwrap();
@@ -365,10 +339,7 @@ fn sync_to_async_outside_a_runtime_says_so() {
     let mut cx = Context::from_waker(Waker::noop());
     let mut fut = std::pin::pin!(sync_to_async(|| 1).into_future_for_test());
     let err = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))).unwrap_err();
-    let text = err
-        .downcast::<&str>()
-        .map(|s| s.to_string())
-        .unwrap_or_else(|e| *e.downcast::<String>().unwrap());
+    let text = payload_text(&*err);
     assert!(text.contains("outside a tokio runtime"), "{text}");
 
     // The thread-sensitive mode needs no tokio runtime at all.

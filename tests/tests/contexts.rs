@@ -3,32 +3,16 @@
 //! (does starting a runtime here panic?) must agree, and no probe panic may
 //! reach the panic hook.
 
-use async_unsafe_runtime::{SynchronousOnlyOperation, async_unsafe, check, is_async_context};
+use async_unsafe_runtime::check;
 use tests::contexts::{self, Answer};
-
-#[async_unsafe]
-fn guarded() -> Result<(), SynchronousOnlyOperation> {
-    Ok(())
-}
-
-#[async_unsafe]
-fn guarded_panics() {}
-
-fn observe() -> Answer {
-    Answer {
-        ours: is_async_context(),
-        guarded_refused: guarded().is_err(),
-        guarded_panicked: contexts::panics_expectedly(guarded_panics),
-        tokio: contexts::tokio_says_async(),
-    }
-}
+use tests::runtimes::multi_thread;
 
 #[test]
 fn every_context_agrees_with_tokio() {
     let hook = contexts::LeakCountingHook::install();
     let mut wrong = Vec::new();
     for (name, row) in contexts::rows::<Answer>() {
-        let answer = row(observe);
+        let answer = row(contexts::observe);
         if answer != Answer::all(answer.tokio) {
             wrong.push(format!("{name}: {answer:?}"));
         }
@@ -38,14 +22,14 @@ fn every_context_agrees_with_tokio() {
     // The table holds both answers, so a detector stuck on one would fail.
     let async_rows = contexts::rows::<Answer>()
         .into_iter()
-        .filter(|(_, row)| row(observe).tokio)
+        .filter(|(_, row)| row(contexts::observe).tokio)
         .count();
     assert!(async_rows > 10 && async_rows < contexts::rows::<Answer>().len() - 5);
 }
 
 #[tokio::main]
 async fn tokio_main_body() -> Answer {
-    observe()
+    contexts::observe()
 }
 
 #[test]
@@ -58,13 +42,13 @@ fn tokio_main_body_is_async() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tokio_test_body_is_async() {
     let hook = contexts::LeakCountingHook::install();
-    assert_eq!(observe(), Answer::all(true));
+    assert_eq!(contexts::observe(), Answer::all(true));
     assert_eq!(hook.leaks(), 0);
 }
 
 #[test]
 fn check_reports_the_callers_location() {
-    let rt = contexts::multi_thread();
+    let rt = multi_thread();
     let (err, line) = rt.block_on(async { (check("db::query").unwrap_err(), line!()) });
     let at = format!("{}:{line}:", file!());
     assert!(err.to_string().contains(&at), "{err} is not at {at}");

@@ -3,27 +3,8 @@
 //! the detector's ever reaches the panic hook (this process installs none of
 //! its own filters before the switch, so any probe would be seen).
 
-use async_unsafe_runtime::{
-    SynchronousOnlyOperation, async_unsafe, detect_without_panics, is_async_context,
-};
+use async_unsafe_runtime::detect_without_panics;
 use tests::contexts::{self, Answer, MISSED_WITHOUT_PROBE};
-
-#[async_unsafe]
-fn guarded() -> Result<(), SynchronousOnlyOperation> {
-    Ok(())
-}
-
-#[async_unsafe]
-fn guarded_panics() {}
-
-fn observe() -> Answer {
-    Answer {
-        ours: is_async_context(),
-        guarded_refused: guarded().is_err(),
-        guarded_panicked: contexts::panics_expectedly(guarded_panics),
-        tokio: contexts::tokio_says_async(),
-    }
-}
 
 #[test]
 fn exact_but_for_the_documented_misses() {
@@ -31,7 +12,7 @@ fn exact_but_for_the_documented_misses() {
     let hook = contexts::LeakCountingHook::install();
     let mut missed = Vec::new();
     for (name, row) in contexts::rows::<Answer>() {
-        let answer = row(observe);
+        let answer = row(contexts::observe);
         if answer == Answer::all(answer.tokio) {
             continue;
         }

@@ -5,16 +5,10 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use async_unsafe_runtime::{
-    SynchronousOnlyOperation, async_unsafe, enter_event_loop, is_async_context, sync_to_async,
-};
+use async_unsafe_runtime::{enter_event_loop, is_async_context, sync_to_async};
 use futures::executor::{LocalPool, ThreadPool, block_on};
 use futures::task::SpawnExt;
-
-#[async_unsafe]
-fn guarded() -> Result<(), SynchronousOnlyOperation> {
-    Ok(())
-}
+use tests::guarded;
 
 /// Our answer, a guarded call, and futures-executor's own (may a new executor
 /// start here?), which must all agree.

@@ -2,53 +2,41 @@
 //! (environment variable and programmatic switch) that suppress the error. Each
 //! case runs in a child process, since both overrides are process-wide.
 
-use std::process::Command;
-
-use async_unsafe_runtime::{
-    ALLOW_ENV, DEFAULT_MESSAGE, Override, SynchronousOnlyOperation, async_unsafe, set_override,
-};
+use async_unsafe_runtime::{ALLOW_ENV, DEFAULT_MESSAGE, Override, set_override};
+use tests::child::Output;
+use tests::guarded;
 
 const WARNING: &str = "async-safety guard overridden";
 
-struct Child {
-    lines: Vec<String>,
-    stderr: String,
-}
-
-fn child(scenario: &str, env: Option<&str>) -> Child {
+fn child(scenario: &str, env: Option<&str>) -> Output {
     child_with(scenario, env.map(|value| (ALLOW_ENV, value)))
 }
 
-fn child_with<'a>(scenario: &str, env: impl IntoIterator<Item = (&'a str, &'a str)>) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_override_child"));
-    cmd.arg(scenario)
-        .env_remove(ALLOW_ENV)
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE");
-    cmd.envs(env);
-    let out = cmd.output().unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(out.status.success(), "child failed: {stderr}");
-    Child {
-        lines: String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(String::from)
-            .collect(),
-        stderr,
-    }
+fn child_with<'a>(scenario: &str, env: impl IntoIterator<Item = (&'a str, &'a str)>) -> Output {
+    tests::child::run(env!("CARGO_BIN_EXE_override_child"), &[scenario], env)
 }
 
-#[async_unsafe]
-fn dangerous() -> Result<(), SynchronousOnlyOperation> {
-    Ok(())
+/// Runs the `env` scenario with `ALLOW_ASYNC_UNSAFE=value` and checks that
+/// both calls were `refused` and the override is active when they were not.
+fn env_child(value: Option<&str>, refused: bool) -> Output {
+    let out = child("env", value);
+    assert_eq!(
+        out.lines,
+        [
+            format!("refused_in_root={refused}"),
+            format!("refused_in_task={refused}"),
+            format!("active={}", !refused),
+        ],
+        "{ALLOW_ENV}={value:?}"
+    );
+    out
 }
 
 #[test]
 fn async_unsafe_default_message() {
     set_override(Override::Deny);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let err = rt.block_on(async { dangerous() }).unwrap_err();
+    let err = rt.block_on(async { guarded() }).unwrap_err();
     assert_eq!(
         err.message(),
         "You cannot call this from an async context - use a thread or sync_to_async."
@@ -69,16 +57,7 @@ fn env_values_that_keep_the_guard_on() {
         Some(" no "),
         Some("Off"),
     ] {
-        let out = child("env", value);
-        assert_eq!(
-            out.lines,
-            [
-                "refused_in_root=true",
-                "refused_in_task=true",
-                "active=false"
-            ],
-            "{ALLOW_ENV}={value:?}"
-        );
+        let out = env_child(value, true);
         assert!(!out.stderr.contains(WARNING), "{value:?}: {}", out.stderr);
         // The probe's swallowed panic never reaches the panic hook's output.
         assert!(
@@ -92,43 +71,21 @@ fn env_values_that_keep_the_guard_on() {
 #[test]
 fn env_values_that_suppress_the_error() {
     for value in ["1", "true", "True", "yes", "on", "anything"] {
-        let out = child("env", Some(value));
-        assert_eq!(
-            out.lines,
-            [
-                "refused_in_root=false",
-                "refused_in_task=false",
-                "active=true"
-            ],
-            "{ALLOW_ENV}={value:?}"
-        );
+        let out = env_child(Some(value), false);
         assert_eq!(
             out.stderr.matches(WARNING).count(),
             1,
             "{value:?}: {}",
             out.stderr
         );
-        assert!(
-            out.stderr.contains("override_child::guarded"),
-            "{}",
-            out.stderr
-        );
+        assert!(out.stderr.contains("tests::guarded"), "{}", out.stderr);
     }
 }
 
 #[test]
 fn env_warn_lets_through_and_reports_every_violation() {
     for value in ["warn", " WARN "] {
-        let out = child("env", Some(value));
-        assert_eq!(
-            out.lines,
-            [
-                "refused_in_root=false",
-                "refused_in_task=false",
-                "active=true"
-            ],
-            "{ALLOW_ENV}={value:?}"
-        );
+        let out = env_child(Some(value), false);
         let reports: Vec<_> = out
             .stderr
             .lines()
@@ -136,8 +93,8 @@ fn env_warn_lets_through_and_reports_every_violation() {
             .collect();
         assert_eq!(reports.len(), 2, "{}", out.stderr);
         for report in reports {
-            assert!(report.contains("override_child::guarded"), "{report}");
-            assert!(report.contains("override_child.rs:"), "{report}");
+            assert!(report.contains("tests::guarded"), "{report}");
+            assert!(report.contains("tests/src/lib.rs:"), "{report}");
             assert!(report.contains(DEFAULT_MESSAGE), "{report}");
         }
     }
@@ -189,45 +146,32 @@ fn the_environment_is_read_once() {
     }
 }
 
+/// What the `switch` scenario prints, given the override in force in each of
+/// its four phases (the environment's, `Allow`, `Deny`, the environment's
+/// again): the override, then whether each of the phase's calls (one, two,
+/// two, one) was refused, which must be exactly when it is `Deny`.
+fn switch_lines(phases: [&str; 4]) -> Vec<String> {
+    phases
+        .into_iter()
+        .zip([1, 2, 2, 1])
+        .flat_map(|(phase, calls)| {
+            let refused = format!("refused={}", phase == "Deny");
+            std::iter::once(format!("override={phase}")).chain(std::iter::repeat_n(refused, calls))
+        })
+        .collect()
+}
+
 #[test]
 fn set_override_allows_denies_and_hands_back_to_the_environment() {
     let out = child("switch", None);
-    assert_eq!(
-        out.lines,
-        [
-            "override=Deny",
-            "refused=true",
-            "override=Allow",
-            "refused=false",
-            "refused=false",
-            "override=Deny",
-            "refused=true",
-            "refused=true",
-            "override=Deny",
-            "refused=true",
-        ]
-    );
+    assert_eq!(out.lines, switch_lines(["Deny", "Allow", "Deny", "Deny"]));
     assert_eq!(out.stderr.matches(WARNING).count(), 1, "{}", out.stderr);
 }
 
 #[test]
 fn deny_beats_the_environment() {
     let out = child("switch", Some("1"));
-    assert_eq!(
-        out.lines,
-        [
-            "override=Allow",
-            "refused=false",
-            "override=Allow",
-            "refused=false",
-            "refused=false",
-            "override=Deny",
-            "refused=true",
-            "refused=true",
-            "override=Allow",
-            "refused=false",
-        ]
-    );
+    assert_eq!(out.lines, switch_lines(["Allow", "Allow", "Deny", "Allow"]));
 }
 
 #[test]

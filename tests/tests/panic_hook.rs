@@ -3,23 +3,9 @@
 //! (status 3) or chain, installed before or after the first probe, and guarded
 //! calls made while a thread unwinds.
 
-use std::process::Command;
-
 /// Runs a scenario; returns its standard output, or panics with the status.
 fn scenario(name: &str) -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_detect_child"))
-        .arg(name)
-        .env_remove("ALLOW_ASYNC_UNSAFE")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{name}: {:?}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout.lines().map(str::to_owned).collect()
+    tests::child::run(env!("CARGO_BIN_EXE_detect_child"), &[name], []).lines
 }
 
 #[test]

@@ -3,12 +3,13 @@
 //! per test).
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use async_unsafe_runtime::postgres::{Client, Error};
 use async_unsafe_runtime::{DEFAULT_MESSAGE, SynchronousOnlyOperation, sync_to_async};
 use postgres::NoTls;
-use tests::{in_each_async_context, postgres_cluster};
+use tests::panics::payload_text;
+use tests::postgres_cluster;
+use tests::runtimes::in_each_async_context;
 
 fn refused(result: Result<impl Sized, Error>, function: &str, line: u32) {
     match result {
@@ -21,18 +22,6 @@ fn refused(result: Result<impl Sized, Error>, function: &str, line: u32) {
         Err(Error::Postgres(err)) => panic!("{function}: a database error instead: {err}"),
         Ok(_) => panic!("{function}: not refused"),
     }
-}
-
-/// Connections open to `dbname`, other than the asking one.
-fn connections(params: &str, dbname: &str) -> i64 {
-    let mut admin = postgres::Client::connect(params, NoTls).unwrap();
-    admin
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            &[&dbname],
-        )
-        .unwrap()
-        .get(0)
 }
 
 #[test]
@@ -138,13 +127,7 @@ fn every_entry_point_is_refused_in_async_contexts_and_the_next_correct_call_work
         assert_eq!(count, 1, "{context}");
     });
     // The refused connects opened no connection: only `setup` is there.
-    assert_eq!(
-        connections(
-            &postgres_cluster::shared().params("postgres"),
-            "client_refused"
-        ),
-        1
-    );
+    assert_eq!(postgres_cluster::shared().connections("client_refused"), 1);
     let count: i64 = client
         .lock()
         .unwrap()
@@ -185,21 +168,13 @@ fn the_database_errors_are_reported_as_they_are() {
 fn a_client_dropped_inside_a_task_is_closed_on_the_blocking_pool() {
     let cluster = postgres_cluster::shared();
     let params = cluster.database("client_drop");
-    let admin = cluster.params("postgres");
     let client = Client::connect(&params, NoTls).unwrap();
-    assert_eq!(connections(&admin, "client_drop"), 1);
+    assert_eq!(cluster.connections("client_drop"), 1);
     let rt = tokio::runtime::Runtime::new().unwrap();
     // No panic in the task, which would surface as a JoinError here.
     rt.block_on(rt.spawn(async move { drop(client) })).unwrap();
     // Closed in the background: wait for the server to see it go.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while connections(&admin, "client_drop") != 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the dropped client's connection stayed open"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    cluster.wait_until_closed("client_drop");
 }
 
 #[test]
@@ -212,12 +187,7 @@ fn the_unguarded_client_panics_when_dropped_inside_a_task() {
     let err = rt
         .block_on(rt.spawn(async move { drop(client) }))
         .unwrap_err();
-    let panic = err.into_panic();
-    let text = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or_default();
+    let text = payload_text(&*err.into_panic());
     assert!(text.starts_with("Cannot "), "{text}");
     assert!(text.contains("runtime"), "{text}");
 }

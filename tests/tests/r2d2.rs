@@ -8,7 +8,8 @@ use async_unsafe_runtime::r2d2::{GuardedPool, PoolError};
 use async_unsafe_runtime::{DEFAULT_MESSAGE, sync_to_async};
 use postgres::NoTls;
 use r2d2_postgres::PostgresConnectionManager;
-use tests::{in_each_async_context, postgres_cluster};
+use tests::postgres_cluster;
+use tests::runtimes::in_each_async_context;
 
 type Pool = GuardedPool<PostgresConnectionManager<NoTls>>;
 
@@ -199,24 +200,5 @@ fn the_last_pool_dropped_in_async_code_closes_its_connections_off_the_runtime() 
     rt.block_on(rt.spawn(async move { drop(p) })).unwrap();
     assert_eq!(pool.state().connections, 3, "a clone's drop keeps the pool");
     rt.block_on(async move { drop(pool) });
-    let admin = cluster.params("postgres");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut client = postgres::Client::connect(&admin, NoTls).unwrap();
-        let open: i64 = client
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = 'pool_dropped'",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if open == 0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{open} connections left open"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    cluster.wait_until_closed("pool_dropped");
 }

@@ -5,30 +5,34 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use async_unsafe_runtime::{
-    AllowGuard, Override, SynchronousOnlyOperation, allow_in_future, allow_on_this_thread,
-    async_unsafe, capture_violations, capture_violations_in_future, check, set_override,
-    sync_to_async,
+    AllowGuard, Override, allow_in_future, allow_on_this_thread, capture_violations,
+    capture_violations_in_future, check, set_override, sync_to_async,
 };
-use tokio::runtime::{Builder, Runtime};
+use tests::{guarded, runtimes};
+use tokio::runtime::Runtime;
 use tokio::sync::Barrier;
 
-#[async_unsafe]
-fn guarded() -> Result<(), SynchronousOnlyOperation> {
-    Ok(())
-}
-
+/// Every test here asserts refusals: the guard on, whatever the environment
+/// says (no test of this process turns it off).
 fn multi_thread() -> Runtime {
     set_override(Override::Deny);
-    Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap()
+    runtimes::multi_thread_with_workers(4)
 }
 
 fn current_thread() -> Runtime {
     set_override(Override::Deny);
-    Builder::new_current_thread().enable_all().build().unwrap()
+    runtimes::current_thread()
+}
+
+/// Calls [`guarded`] `times` times, yielding after each call; returns how
+/// many calls were refused.
+async fn refusals(times: usize) -> usize {
+    let mut refused = 0;
+    for _ in 0..times {
+        refused += usize::from(guarded().is_err());
+        tokio::task::yield_now().await;
+    }
+    refused
 }
 
 #[test]
@@ -66,31 +70,11 @@ fn allow_in_future_follows_the_future_across_await_points_and_threads() {
     // Many allowed tasks and many guarded ones share four workers, and hop
     // between them at every yield.
     let allowed: Vec<_> = (0..16)
-        .map(|_| {
-            rt.spawn(allow_in_future(async {
-                let mut ok = 0;
-                for _ in 0..50 {
-                    ok += usize::from(guarded().is_ok());
-                    tokio::task::yield_now().await;
-                }
-                ok
-            }))
-        })
+        .map(|_| rt.spawn(allow_in_future(refusals(50))))
         .collect();
-    let guarded_tasks: Vec<_> = (0..16)
-        .map(|_| {
-            rt.spawn(async {
-                let mut refused = 0;
-                for _ in 0..50 {
-                    refused += usize::from(guarded().is_err());
-                    tokio::task::yield_now().await;
-                }
-                refused
-            })
-        })
-        .collect();
+    let guarded_tasks: Vec<_> = (0..16).map(|_| rt.spawn(refusals(50))).collect();
     for task in allowed {
-        assert_eq!(rt.block_on(task).unwrap(), 50);
+        assert_eq!(rt.block_on(task).unwrap(), 0);
     }
     for task in guarded_tasks {
         assert_eq!(rt.block_on(task).unwrap(), 50);
@@ -144,8 +128,10 @@ fn capture_records_exactly_the_violations_in_order() {
         })
     });
     let names: Vec<_> = violations.iter().map(|v| v.function()).collect();
-    assert_eq!(names, ["scopes::guarded", "second", "scopes::guarded"]);
-    assert!(violations.iter().all(|v| v.location().file() == file!()));
+    assert_eq!(names, ["tests::guarded", "second", "tests::guarded"]);
+    // `guarded`'s own location, and the caller's for `check`.
+    let files: Vec<_> = violations.iter().map(|v| v.location().file()).collect();
+    assert_eq!(files, ["tests/src/lib.rs", file!(), "tests/src/lib.rs"]);
     // Outside async code, and off the event loop, there is nothing to record.
     assert!(capture_violations(|| guarded().unwrap()).1.is_empty());
     let ((), violations) = rt.block_on(capture_violations_in_future(async {
@@ -184,18 +170,7 @@ fn captures_nest_take_precedence_and_survive_panics() {
 #[test]
 fn capture_in_future_follows_the_future_and_not_its_neighbours() {
     let rt = multi_thread();
-    let neighbours: Vec<_> = (0..8)
-        .map(|_| {
-            rt.spawn(async {
-                let mut refused = 0;
-                for _ in 0..20 {
-                    refused += usize::from(guarded().is_err());
-                    tokio::task::yield_now().await;
-                }
-                refused
-            })
-        })
-        .collect();
+    let neighbours: Vec<_> = (0..8).map(|_| rt.spawn(refusals(20))).collect();
     let captured = rt.spawn(capture_violations_in_future(async {
         for _ in 0..20 {
             guarded().unwrap();

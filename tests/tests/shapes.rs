@@ -6,31 +6,15 @@
 
 #![allow(clippy::needless_lifetimes, clippy::boxed_local)]
 
-use std::any::Any;
 use std::fmt::{self, Display};
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::sync::Arc;
 
-use async_unsafe_runtime::{DEFAULT_MESSAGE, SynchronousOnlyOperation, async_unsafe};
-
-/// Runs `f` as the root future of a runtime: an async context.
-fn in_async<R>(f: impl FnOnce() -> R) -> R {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(async { f() })
-}
-
-fn panic_text(f: impl FnOnce()) -> String {
-    payload_text(catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic"))
-}
-
-fn payload_text(payload: Box<dyn Any + Send>) -> String {
-    match payload.downcast::<String>() {
-        Ok(text) => *text,
-        Err(payload) => payload.downcast::<&str>().map(|s| s.to_string()).unwrap(),
-    }
-}
+use async_unsafe_runtime::{
+    DEFAULT_MESSAGE, Override, SynchronousOnlyOperation, async_unsafe, set_override,
+};
+use tests::panics::{panic_text, payload_text};
+use tests::runtimes::in_async;
 
 // ---- free functions ----------------------------------------------------
 
@@ -395,10 +379,9 @@ fn assert_refused(case: Case<'_>) {
         at: (line, column),
         call,
     } = case;
-    assert!(
-        !async_unsafe_runtime::is_override_active(),
-        "these tests need the guard on: unset ALLOW_ASYNC_UNSAFE"
-    );
+    // Every test of this process that calls in async wants the guard on,
+    // whatever the environment says.
+    set_override(Override::Deny);
     let outcome = in_async(|| catch_unwind(AssertUnwindSafe(call)));
     let expected = format!("{message} (`{function}` at {}:{line}:{column})", file!());
     match outcome {
@@ -417,7 +400,7 @@ fn assert_refused(case: Case<'_>) {
         }
         Err(payload) => {
             assert_eq!(reports, Reports::Panic, "{function} panicked");
-            assert_eq!(payload_text(payload), expected);
+            assert_eq!(payload_text(&*payload), expected);
         }
     }
 }
@@ -671,6 +654,7 @@ fn track_caller_moves_the_location_to_the_caller() {
         );
         (at.file(), at.line(), at.column())
     };
+    set_override(Override::Deny);
     // Written by hand: `#[async_unsafe] #[track_caller]`.
     let (err, line, column) = in_async(|| (tracked(), line!(), column!()));
     assert_eq!(

@@ -9,13 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
-use async_unsafe_runtime::{SynchronousOnlyOperation, async_unsafe, sync_to_async};
-use tokio::runtime::{Builder, Runtime};
-
-#[async_unsafe]
-fn guarded() -> Result<(), SynchronousOnlyOperation> {
-    Ok(())
-}
+use async_unsafe_runtime::sync_to_async;
+use tests::guarded;
+use tests::runtimes::{current_thread, multi_thread};
+use tokio::runtime::Runtime;
 
 const CONTEXTS: [&str; 10] = [
     "worker task",
@@ -58,14 +55,11 @@ const BLOCKING_LOOPS: usize = 4;
 fn runtime(i: usize) -> (Runtime, bool) {
     let multi = i.is_multiple_of(2);
     let rt = if multi {
-        Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
+        multi_thread()
     } else {
-        Builder::new_current_thread().enable_all().build()
+        current_thread()
     };
-    (rt.unwrap(), multi)
+    (rt, multi)
 }
 
 async fn task(n: usize, multi: bool) {

@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-use async_unsafe_runtime::{DEFAULT_MESSAGE, SyncOnly, is_async_context, sync_to_async};
-use tests::{in_each_async_context, postgres_cluster};
+use async_unsafe_runtime::{ALLOW_ENV, DEFAULT_MESSAGE, SyncOnly, is_async_context, sync_to_async};
+use tests::postgres_cluster;
+use tests::runtimes::in_each_async_context;
 
 struct Conn(u32);
 
@@ -179,13 +180,12 @@ fn a_postgres_client_dropped_inside_a_task_neither_panics_nor_stays_open() {
     let cluster = postgres_cluster::shared();
     let params = cluster.database("sync_only_drop");
     let mut client = SyncOnly::new(postgres::Client::connect(&params, postgres::NoTls).unwrap());
-    let one: i32 = client
+    let row = client
         .get_mut()
         .unwrap()
         .query_one("SELECT 1", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(one, 1);
+        .unwrap();
+    assert_eq!(row.get::<_, i32>(0), 1);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let refused = rt
         .block_on(rt.spawn(async move {
@@ -195,27 +195,7 @@ fn a_postgres_client_dropped_inside_a_task_neither_panics_nor_stays_open() {
         }))
         .unwrap();
     assert_eq!(refused.function(), "postgres::client::Client");
-
-    let mut admin =
-        postgres::Client::connect(&cluster.params("postgres"), postgres::NoTls).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let open: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = 'sync_only_drop'",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if open == 0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the connection stayed open"
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
+    cluster.wait_until_closed("sync_only_drop");
 }
 
 /// Serves `hello <path>` to every request, on a plain thread.
@@ -287,17 +267,12 @@ fn the_reqwest_blocking_recipe() {
 /// `blocking_table`'s `SyncOnly::get` cell, run with `ALLOW_ASYNC_UNSAFE`
 /// set to `value` (the override is process-wide: a process each).
 fn get_with_override(value: Option<&str>) -> (String, String) {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_blocking_table"));
-    command
-        .args(["sync-only-get", "root", "guarded", "unused"])
-        .env_remove("ALLOW_ASYNC_UNSAFE");
-    if let Some(value) = value {
-        command.env("ALLOW_ASYNC_UNSAFE", value);
-    }
-    let out = command.output().unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(out.status.success(), "{stderr}");
-    (String::from_utf8(out.stdout).unwrap(), stderr)
+    let out = tests::child::run(
+        env!("CARGO_BIN_EXE_blocking_table"),
+        &["sync-only-get", "root", "guarded", "unused"],
+        value.map(|value| (ALLOW_ENV, value)),
+    );
+    (out.stdout, out.stderr)
 }
 
 #[test]

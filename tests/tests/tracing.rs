@@ -5,9 +5,10 @@
 use std::sync::Mutex;
 
 use async_unsafe_runtime::{
-    DEFAULT_MESSAGE, Override, SynchronousOnlyOperation, allow_in_future, async_unsafe,
-    set_override, set_thread_sensitive_wait_limit, sync_to_async, thread_sensitive_scope,
+    DEFAULT_MESSAGE, Override, allow_in_future, set_override, set_thread_sensitive_wait_limit,
+    sync_to_async, thread_sensitive_scope,
 };
+use tests::guarded;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Instrument, Level, Span, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
@@ -34,11 +35,6 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
             .unwrap()
             .push((*event.metadata().level(), text.0));
     }
-}
-
-#[async_unsafe]
-fn guarded() -> Result<(), SynchronousOnlyOperation> {
-    Ok(())
 }
 
 fn current_span_name() -> Option<&'static str> {
@@ -79,7 +75,7 @@ fn span_follows_the_closure_and_override_is_a_warning() {
         .collect();
     assert_eq!(warnings.len(), 1, "{events:?}");
     assert!(
-        warnings[0].1.contains("tracing::guarded"),
+        warnings[0].1.contains("tests::guarded"),
         "{:?}",
         warnings[0]
     );
@@ -116,15 +112,12 @@ fn span_follows_the_closure_and_override_is_a_warning() {
             text.starts_with("target=async_unsafe span=request "),
             "{text}"
         );
-        assert!(text.contains("function=\"tracing::guarded\""), "{text}");
+        assert!(text.contains("function=\"tests::guarded\""), "{text}");
         assert!(
             text.contains(&format!("message={DEFAULT_MESSAGE:?}")),
             "{text}"
         );
-        assert!(
-            text.contains("location=\"tests/tests/tracing.rs:"),
-            "{text}"
-        );
+        assert!(text.contains("location=\"tests/src/lib.rs:"), "{text}");
         assert!(text.contains(&format!("task_id=\"{task_id}\"")), "{text}");
         assert!(text.contains("suppressed=0"), "{text}");
     }

@@ -8,14 +8,10 @@
 use std::panic::{self, AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_unsafe_runtime::{SynchronousOnlyOperation, async_unsafe, detect_without_panics};
+use async_unsafe_runtime::detect_without_panics;
+use tests::guarded;
 use tokio::runtime::Runtime;
 use tokio::task::coop::unconstrained;
-
-#[async_unsafe]
-fn guarded() -> Result<(), SynchronousOnlyOperation> {
-    Ok(())
-}
 
 /// A corner case only the probe sees: `unconstrained` in a multi-thread root.
 fn probed_refusals(rt: &Runtime, times: usize) -> usize {

@@ -7,14 +7,9 @@
 use std::time::Duration;
 
 use async_unsafe_runtime::{
-    ALLOW_ENV, Override, SynchronousOnlyOperation, async_unsafe, current_override,
-    is_override_active, set_override,
+    ALLOW_ENV, Override, current_override, is_override_active, set_override,
 };
-
-#[async_unsafe]
-fn guarded() -> Result<(), SynchronousOnlyOperation> {
-    Ok(())
-}
+use tests::guarded;
 
 fn refused_in_root() -> bool {
     // A multi-thread block_on root: the detector's most expensive path, where
@@ -97,9 +92,7 @@ fn main() {
             );
             println!(
                 "names_caller={}",
-                err.backtrace()
-                    .to_string()
-                    .contains("override_child::guarded")
+                err.backtrace().to_string().contains("tests::guarded")
             );
         }
         other => panic!("unknown scenario {other}"),

@@ -6,15 +6,8 @@
 //! context. A guarded function that panics is called wherever we answer "no",
 //! so a wrong "yes" there would abort the process.
 
-use async_unsafe_runtime::{SynchronousOnlyOperation, async_unsafe, is_async_context};
-
-#[async_unsafe]
-fn guarded() -> Result<(), SynchronousOnlyOperation> {
-    Ok(())
-}
-
-#[async_unsafe]
-fn guarded_panics() {}
+use async_unsafe_runtime::is_async_context;
+use tests::{guarded, guarded_panics};
 
 fn observe() -> (bool, bool) {
     let ours = is_async_context();
