@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use async_unsafe_runtime::sync_to_async;
+use async_unsafe_runtime::{capture_violations, sync_to_async};
 use examples::notes::{Note, Notes};
 use examples::service;
 use tokio::sync::oneshot;
@@ -174,4 +174,17 @@ fn the_store_refuses_async_callers_and_serves_sync_ones() {
         "{err}"
     );
     assert_eq!(notes.count().unwrap(), 1, "the refused call wrote nothing");
+}
+
+#[test]
+fn a_wrong_call_is_one_violation_naming_the_method_not_its_helpers() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = Notes::open(&dir.path().join("n.db")).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // What warn mode would report for one wrong request: the store's public
+    // method, once, not the private lock helper it calls.
+    let (count, violations) = rt.block_on(async { capture_violations(|| notes.count()) });
+    assert_eq!(count.unwrap(), 0, "a captured violation is let through");
+    let functions: Vec<_> = violations.iter().map(|v| v.function()).collect();
+    assert_eq!(functions, ["examples::notes::Notes::count"]);
 }
