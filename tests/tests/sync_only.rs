@@ -160,16 +160,19 @@ fn dropped_outside_async_contexts_the_value_is_dropped_in_place() {
         let wrapped = SyncOnly::new(value);
         let drop_here = move || {
             drop(wrapped);
-            thread::current().id()
+            // Read before this closure returns: a drop moved elsewhere could
+            // otherwise still land on this very thread (a blocking-pool
+            // thread picks up the next queued job once this one returns).
+            (thread::current().id(), on_drop.try_recv())
         };
-        let thread = match place {
+        let (thread, dropped) = match place {
             "plain thread" => thread::spawn(drop_here).join().unwrap(),
             "spawn_blocking" => rt.block_on(rt.spawn_blocking(drop_here)).unwrap(),
             // An async context without a tokio handle: nowhere to move it.
             _ => futures::executor::block_on(async move { drop_here() }),
         };
         // Dropped before `drop` returned, on the dropping thread.
-        let (dropped_on, _, released) = on_drop.try_recv().unwrap();
+        let (dropped_on, _, released) = dropped.expect(place);
         assert_eq!(dropped_on, thread, "{place}");
         assert!(released, "{place}");
     }
