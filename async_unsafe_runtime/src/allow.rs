@@ -149,7 +149,7 @@ pub fn current_override() -> Override {
 /// # set_override(Override::FromEnv);
 /// ```
 pub fn is_override_active() -> bool {
-    false /* ~ changed by cargo-mutants ~ */
+    current_override() != Override::Deny
 }
 
 /// Unlike Django, which allows on any non-empty value, the usual spellings of
