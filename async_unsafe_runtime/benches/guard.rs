@@ -10,22 +10,14 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use async_unsafe_runtime::{Override, SynchronousOnlyOperation, async_unsafe, set_override};
+use async_unsafe_runtime::{Override, set_override};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::{Builder, Runtime};
 
-#[inline(never)]
-fn unguarded(x: u64) -> Result<u64, SynchronousOnlyOperation> {
-    Ok(x.wrapping_mul(3))
-}
+#[path = "common/twins.rs"]
+mod twins;
 
-#[async_unsafe]
-#[inline(never)]
-fn guarded(x: u64) -> Result<u64, SynchronousOnlyOperation> {
-    Ok(x.wrapping_mul(3))
-}
-
-type Call = fn(u64) -> Result<u64, SynchronousOnlyOperation>;
+use twins::{Call, guarded, unguarded};
 const TWINS: [(&str, Call); 2] = [("unguarded", unguarded), ("guarded", guarded)];
 
 fn run(iters: u64, f: Call) -> Duration {

@@ -16,22 +16,12 @@
 
 use std::hint::black_box;
 
-use async_unsafe_runtime::{SynchronousOnlyOperation, async_unsafe};
-
 const CALLS: u64 = 100_000;
 
-#[inline(never)]
-fn unguarded(x: u64) -> Result<u64, SynchronousOnlyOperation> {
-    Ok(x.wrapping_mul(3))
-}
+#[path = "common/twins.rs"]
+mod twins;
 
-#[async_unsafe]
-#[inline(never)]
-fn guarded(x: u64) -> Result<u64, SynchronousOnlyOperation> {
-    Ok(x.wrapping_mul(3))
-}
-
-type Call = fn(u64) -> Result<u64, SynchronousOnlyOperation>;
+use twins::{Call, guarded, unguarded};
 
 #[inline(never)]
 fn measure(f: Call) -> u64 {
