@@ -45,8 +45,11 @@ pub struct Notes {
     conn: Mutex<Connection>,
 }
 
+// `track_caller`: the error names the caller's line (the handler that got it
+// wrong), not this file.
 #[async_unsafe(
-    "Notes blocks on SQLite: call it through sync_to_async(move || notes.method(..)).await"
+    "Notes blocks on SQLite: call it through sync_to_async(move || notes.method(..)).await",
+    track_caller
 )]
 impl Notes {
     /// Opens (creating if needed) the store at `path`.

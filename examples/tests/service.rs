@@ -112,6 +112,8 @@ async fn wrong_route_gets_500_naming_the_function_and_the_server_carries_on() {
         let body = wrong.text().await.unwrap();
         assert!(body.contains("`examples::notes::Notes::count`"), "{body}");
         assert!(body.contains("Notes blocks on SQLite"), "{body}");
+        // The line of the handler that made the wrong call, not the store's.
+        assert!(body.contains("at examples/src/service.rs:"), "{body}");
         let right = http
             .get(format!("{}/notes/count", server.base))
             .send()
