@@ -178,6 +178,19 @@ fn a_client_dropped_inside_a_task_is_closed_on_the_blocking_pool() {
 }
 
 #[test]
+fn debug_shows_no_connection_details_and_is_not_refused_in_a_task() {
+    let params = postgres_cluster::shared().database("client_debug");
+    let client = Client::connect(&params, NoTls).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let shown = rt.block_on(async { format!("{client:?}") });
+    assert_eq!(shown, "Client { .. }");
+    // The connection is untouched: it still works where blocking is allowed.
+    let mut client = client;
+    let one: i32 = client.query_one("SELECT 1", &[]).unwrap().get(0);
+    assert_eq!(one, 1);
+}
+
+#[test]
 fn the_unguarded_client_panics_when_dropped_inside_a_task() {
     // What the guard prevents: postgres::Client blocks on its own runtime in
     // its Drop, which tokio refuses on a worker.

@@ -161,6 +161,15 @@ fn fifty_concurrent_tasks_through_sync_to_async_lose_nothing() {
 }
 
 #[test]
+fn debug_shows_the_r2d2_pool_inside_and_is_not_refused_in_a_task() {
+    let pool = pool("pool_debug", 1);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let shown = rt.block_on(async { format!("{pool:?}") });
+    assert_eq!(shown, format!("GuardedPool({:?})", pool.inner()));
+    assert!(shown.contains("max_size: 1"), "{shown}");
+}
+
+#[test]
 fn an_exhausted_pool_is_still_reported_as_the_pools_error() {
     let pool = pool("pool_exhausted", 1);
     let held = pool.get().unwrap();
