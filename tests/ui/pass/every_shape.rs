@@ -139,6 +139,14 @@ impl<T: Clone + PartialEq> Store<T> {
         self.0.push(item);
         Ok(self.0.len() + Self::EMPTY)
     }
+
+    // Other attributes of a method stay with it, untouched.
+    #[allow(unused_mut)]
+    #[cfg(not(any()))]
+    fn len(&self) -> usize {
+        let mut n = self.0.len();
+        n
+    }
 }
 
 impl fmt::Display for Counter {
@@ -178,4 +186,5 @@ fn main() {
     let mut store = Store::new();
     assert_eq!(store.put(5u8).unwrap(), 1);
     assert_eq!(format!("{store:?}"), "[5]");
+    assert_eq!(store.len(), 1);
 }
