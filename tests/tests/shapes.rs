@@ -110,6 +110,20 @@ fn aliased() -> DbResult<u8> {
     Ok(4)
 }
 
+/// The return type arrives through a `macro_rules!` `$ret:ty` fragment, an
+/// invisible group around the type: still recognised as a `Result`. The
+/// location of a refusal is the macro's invocation, as for every
+/// `Location::caller()` inside a macro expansion.
+macro_rules! returning {
+    ($ret:ty) => {
+        #[async_unsafe]
+        fn from_macro() -> $ret {
+            Ok(6)
+        }
+    };
+}
+returning!(Result<u8, SynchronousOnlyOperation>);
+
 #[async_unsafe(panic)]
 fn forced_panic() -> Result<u8, SynchronousOnlyOperation> {
     Ok(5)
@@ -288,6 +302,7 @@ fn free_functions_behave_outside_async() {
     assert_eq!(boxed_result().unwrap(), 3);
     assert_eq!(aliased().unwrap(), 4);
     assert_eq!(forced_panic().unwrap(), 5);
+    assert_eq!(from_macro().unwrap(), 6);
     assert_eq!(Formatted.to_string(), "formatted");
     positional().unwrap();
     named().unwrap();
@@ -352,6 +367,13 @@ fn name_position(anchor: &str, name: &str) -> (u32, u32) {
         .unwrap_or_else(|| panic!("no `fn {name}` after {anchor:?}"));
     let column = text.find(&format!("fn {name}")).unwrap() + "fn ".len();
     ((start + line + 1) as u32, column as u32 + 1)
+}
+
+/// The line of the first line of this file that starts with `start`.
+fn line_of(start: &str) -> u32 {
+    let source = include_str!("shapes.rs");
+    let index = source.lines().position(|line| line.starts_with(start));
+    index.map_or_else(|| panic!("no line starts with {start:?}"), |i| i as u32 + 1)
 }
 
 fn free_function<'a>(
@@ -446,6 +468,10 @@ fn free_functions_refuse_inside_async() {
             aliased().map(drop).map_err(|DbError::Guard(err)| err)
         }),
         free_function("forced_panic", Panic, || forced_panic().map(drop)),
+        Case {
+            at: (line_of("returning!(Result"), 1),
+            ..free_function("from_macro", Error, || from_macro().map(drop))
+        },
         free_function("formatted", Panic, || {
             let _ = Formatted.to_string();
             Ok(())
