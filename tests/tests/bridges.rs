@@ -349,6 +349,43 @@ fn sync_to_async_outside_a_runtime_says_so() {
     assert_eq!(futures::executor::block_on(sensitive), 2);
 }
 
+#[test]
+fn a_call_cancelled_by_the_runtime_says_so_and_debug_shows_each_state() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    let rt = multi_thread();
+    let mut cx = Context::from_waker(Waker::noop());
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let mut call = Box::pin(sync_to_async(move || released.recv().unwrap()).into_future_for_test());
+    let state = |call: &dyn std::fmt::Debug| format!("{call:?}");
+    assert_eq!(
+        state(&call),
+        r#"SyncToAsyncFuture { state: "not started" }"#
+    );
+    {
+        let _enter = rt.enter();
+        assert!(call.as_mut().poll(&mut cx).is_pending());
+    }
+    assert_eq!(state(&call), r#"SyncToAsyncFuture { state: "running" }"#);
+    release.send(()).unwrap();
+    rt.block_on(call.as_mut());
+    assert_eq!(state(&call), r#"SyncToAsyncFuture { state: "done" }"#);
+
+    // Started on a runtime that has shut down: tokio cancels the call, which
+    // is not a panic of the call's own.
+    let handle = rt.handle().clone();
+    rt.shutdown_background();
+    let mut cancelled = Box::pin(sync_to_async(|| 2).into_future_for_test());
+    let _enter = handle.enter();
+    let err = catch_unwind(AssertUnwindSafe(|| cancelled.as_mut().poll(&mut cx))).unwrap_err();
+    let text = payload_text(&*err);
+    assert!(
+        text.starts_with("sync_to_async: the runtime shut down before the call ran"),
+        "{text}"
+    );
+}
+
 /// Polls `future` once, then drops it.
 async fn start_then_drop<F: std::future::IntoFuture>(future: F) {
     let mut future = std::pin::pin!(future.into_future());
