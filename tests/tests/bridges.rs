@@ -386,6 +386,23 @@ fn a_call_cancelled_by_the_runtime_says_so_and_debug_shows_each_state() {
     );
 }
 
+#[test]
+fn a_long_wait_is_reported_on_standard_error_without_a_subscriber() {
+    let out = tests::child::run(env!("CARGO_BIN_EXE_override_child"), &["wait_report"], []);
+    assert_eq!(out.lines, ["done"]);
+    let reports: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("warning: a thread-sensitive call waited "))
+        .collect();
+    assert_eq!(reports.len(), 1, "{}", out.stderr);
+    assert!(
+        reports[0].contains("behind others on thread `async-unsafe-scope`: give"),
+        "{}",
+        out.stderr
+    );
+}
+
 /// Polls `future` once, then drops it.
 async fn start_then_drop<F: std::future::IntoFuture>(future: F) {
     let mut future = std::pin::pin!(future.into_future());

@@ -1,6 +1,8 @@
 //! A process of its own for the override tests: the environment variable is
 //! read once per process and the override is process-wide, so each scenario
 //! runs here, started by `tests/override.rs` with the environment it needs.
+//! Also for reports written to standard error, which only a parent can read
+//! (`wait_report`, started by `tests/bridges.rs`).
 //!
 //! Prints one `key=value` line per observation on standard output.
 
@@ -94,6 +96,24 @@ fn main() {
                 "names_caller={}",
                 err.backtrace().to_string().contains("tests::guarded")
             );
+        }
+        "wait_report" => {
+            // A thread-sensitive call queued behind one that takes 50 ms,
+            // with a 10 ms limit and no tracing subscriber.
+            async_unsafe_runtime::set_thread_sensitive_wait_limit(Duration::from_millis(10));
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async_unsafe_runtime::thread_sensitive_scope(async move {
+                let first = async_unsafe_runtime::sync_to_async(move || released.recv().unwrap())
+                    .thread_sensitive();
+                let behind = async_unsafe_runtime::sync_to_async(|| ()).thread_sensitive();
+                // Both are queued before the first is released.
+                tokio::join!(first, behind, async {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    release.send(()).unwrap();
+                });
+            }));
+            println!("done");
         }
         other => panic!("unknown scenario {other}"),
     }
