@@ -1,6 +1,7 @@
 use std::panic::Location;
 
 use crate::detect::is_async_context;
+use crate::error::FunctionPath;
 use crate::{DEFAULT_MESSAGE, SynchronousOnlyOperation, allow, scope};
 
 /// Fails with [`SynchronousOnlyOperation`] when called from an async context,
@@ -29,7 +30,7 @@ use crate::{DEFAULT_MESSAGE, SynchronousOnlyOperation, allow, scope};
 #[inline]
 #[track_caller]
 pub fn check(function: &'static str) -> Result<(), SynchronousOnlyOperation> {
-    enforce(DEFAULT_MESSAGE, move || function)
+    enforce(DEFAULT_MESSAGE, function)
 }
 
 /// The body of [`check`] and of `__private::Site::check`: detection first,
@@ -40,7 +41,9 @@ pub fn check(function: &'static str) -> Result<(), SynchronousOnlyOperation> {
 #[track_caller]
 pub(crate) fn enforce(
     message: &'static str,
-    function: impl Fn() -> &'static str + Copy,
+    // Converted in `violation`, off the hot path, where it costs nothing to
+    // callers that are not refused.
+    function: impl Into<FunctionPath> + Copy,
 ) -> Result<(), SynchronousOnlyOperation> {
     if !is_async_context() {
         return Ok(());
@@ -55,17 +58,18 @@ pub(crate) fn enforce(
 #[inline(never)]
 pub(crate) fn violation(
     message: &'static str,
-    function: impl Fn() -> &'static str + Copy,
+    function: impl Into<FunctionPath> + Copy,
     location: &'static Location<'static>,
 ) -> Result<(), SynchronousOnlyOperation> {
+    let function = function.into();
     let mut built = None;
     let mut err = || {
         built
-            .get_or_insert_with(|| SynchronousOnlyOperation::new(message, function(), location))
+            .get_or_insert_with(|| SynchronousOnlyOperation::new(message, function, location))
             .clone()
     };
     if scope::let_through(&mut err) || allow::let_through(&mut err) {
         return Ok(());
     }
-    Err(built.unwrap_or_else(|| SynchronousOnlyOperation::new(message, function(), location)))
+    Err(built.unwrap_or_else(|| SynchronousOnlyOperation::new(message, function, location)))
 }

@@ -41,11 +41,49 @@ pub const DEFAULT_MESSAGE: &str =
 #[error("{message} (`{function}` at {location})")]
 pub struct SynchronousOnlyOperation {
     message: &'static str,
-    function: &'static str,
+    function: FunctionPath,
     location: &'static Location<'static>,
     task_id: Option<tokio::task::Id>,
     /// `None` when backtraces are off: nothing captured, nothing allocated.
     backtrace: Option<Arc<Backtrace>>,
+}
+
+/// The guarded function's path, worked out when it is read: a refusal that
+/// nobody prints (returned, matched, dropped) does not pay for turning the
+/// macro's type name into a path.
+#[derive(Clone, Copy)]
+pub(crate) enum FunctionPath {
+    /// Given by the caller of [`check`](crate::check).
+    Known(&'static str),
+    /// The macro's probe (`__private::Site`): a type name, less its last segment.
+    Probe(fn() -> &'static str),
+}
+
+impl FunctionPath {
+    fn get(self) -> &'static str {
+        match self {
+            FunctionPath::Known(path) => path,
+            FunctionPath::Probe(path) => path(),
+        }
+    }
+}
+
+impl From<&'static str> for FunctionPath {
+    fn from(path: &'static str) -> Self {
+        FunctionPath::Known(path)
+    }
+}
+
+impl From<fn() -> &'static str> for FunctionPath {
+    fn from(probe: fn() -> &'static str) -> Self {
+        FunctionPath::Probe(probe)
+    }
+}
+
+impl fmt::Display for FunctionPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.get())
+    }
 }
 
 /// What [`SynchronousOnlyOperation::backtrace`] returns when none was captured.
@@ -56,13 +94,13 @@ impl SynchronousOnlyOperation {
     /// `RUST_LIB_BACKTRACE` ask for one (std reads them once per process).
     pub(crate) fn new(
         message: &'static str,
-        function: &'static str,
+        function: impl Into<FunctionPath>,
         location: &'static Location<'static>,
     ) -> Self {
         let backtrace = Backtrace::capture();
         Self {
             message,
-            function,
+            function: function.into(),
             location,
             task_id: tokio::task::try_id(),
             backtrace: (backtrace.status() == BacktraceStatus::Captured)
@@ -94,7 +132,7 @@ impl SynchronousOnlyOperation {
     /// assert_eq!(err.function(), "db::load");
     /// ```
     pub fn function(&self) -> &'static str {
-        self.function
+        self.function.get()
     }
 
     /// Where the guard was reached: the caller of [`check`](crate::check), or,
@@ -153,7 +191,7 @@ impl fmt::Debug for SynchronousOnlyOperation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SynchronousOnlyOperation")
             .field("message", &self.message)
-            .field("function", &self.function)
+            .field("function", &self.function())
             .field("location", &self.location.to_string())
             .field("task_id", &self.task_id)
             .field("backtrace", &self.backtrace().status())
