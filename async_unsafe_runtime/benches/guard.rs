@@ -2,6 +2,8 @@
 //! in the same run: `cargo bench -p async_unsafe_runtime --bench guard`.
 //! Timings on a shared machine are noisy; compare each guarded figure with its
 //! twin. The stable figure is `benches/instructions.rs` (callgrind).
+//! Run both with `RUST_BACKTRACE` and `RUST_LIB_BACKTRACE` unset: otherwise
+//! every refusal captures a backtrace (microseconds, not nanoseconds).
 //!
 //! `contention/*` run the calls on 1, 2 and 8 threads of one runtime at once
 //! and report CPU time per call per thread (`CLOCK_THREAD_CPUTIME_ID`), so a shared cache line shows as growth with

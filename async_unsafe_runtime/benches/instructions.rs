@@ -12,7 +12,9 @@
 //! ```
 //!
 //! Only `measure` (100 000 calls) is counted, so runtime start-up is not;
-//! (guarded - unguarded) / 100 000 is the guard's cost per call.
+//! (guarded - unguarded) / 100 000 is the guard's cost per call. Unset
+//! `RUST_BACKTRACE` first (`env -u RUST_BACKTRACE valgrind ...`), or each
+//! refusal captures a backtrace.
 
 use std::hint::black_box;
 
