@@ -92,6 +92,7 @@ static DISABLED: Backtrace = Backtrace::disabled();
 impl SynchronousOnlyOperation {
     /// Captures the task id, and a backtrace when `RUST_BACKTRACE` /
     /// `RUST_LIB_BACKTRACE` ask for one (std reads them once per process).
+    #[inline]
     pub(crate) fn new(
         message: &'static str,
         function: impl Into<FunctionPath>,

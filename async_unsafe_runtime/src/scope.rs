@@ -30,6 +30,11 @@ thread_local! {
 
 static ALLOW_REPORTED: Once = Once::new();
 
+/// Whether a capture or an allowance is open on this thread.
+pub(crate) fn active() -> bool {
+    ALLOWED.get() > 0 || CAPTURES.with(|c| !c.borrow().is_empty())
+}
+
 /// Decides a detected violation by the scopes of this thread: `true` lets it
 /// through (recorded by a capture, or reported as an allowance).
 pub(crate) fn let_through(err: &mut dyn FnMut() -> SynchronousOnlyOperation) -> bool {
