@@ -354,14 +354,10 @@ struct Case<'a> {
 /// Line and column (1-based) of the name of the first `fn name` at or after
 /// the first line containing `anchor`, in this file.
 fn name_position(anchor: &str, name: &str) -> (u32, u32) {
-    let source = include_str!("shapes.rs");
-    let lines: Vec<&str> = source.lines().collect();
-    let start = lines
-        .iter()
-        .position(|line| line.contains(anchor))
-        .unwrap_or_else(|| panic!("{anchor:?} not in shapes.rs"));
-    let (line, text) = lines[start..]
-        .iter()
+    let start = line_of(anchor) as usize - 1;
+    let (line, text) = include_str!("shapes.rs")
+        .lines()
+        .skip(start)
         .enumerate()
         .find(|(_, text)| text.contains(&format!("fn {name}")))
         .unwrap_or_else(|| panic!("no `fn {name}` after {anchor:?}"));
@@ -369,11 +365,12 @@ fn name_position(anchor: &str, name: &str) -> (u32, u32) {
     ((start + line + 1) as u32, column as u32 + 1)
 }
 
-/// The line of the first line of this file that starts with `start`.
-fn line_of(start: &str) -> u32 {
-    let source = include_str!("shapes.rs");
-    let index = source.lines().position(|line| line.starts_with(start));
-    index.map_or_else(|| panic!("no line starts with {start:?}"), |i| i as u32 + 1)
+/// The number of the first line of this file that contains `text`.
+fn line_of(text: &str) -> u32 {
+    let index = include_str!("shapes.rs")
+        .lines()
+        .position(|line| line.contains(text));
+    index.map_or_else(|| panic!("{text:?} not in shapes.rs"), |i| i as u32 + 1)
 }
 
 fn free_function<'a>(
