@@ -37,25 +37,7 @@ pub(crate) struct Finding {
     /// From the async root to the callee.
     pub(crate) chain: Vec<String>,
     pub(crate) certain: bool,
-    pub(crate) reason: ReasonOrd,
-}
-
-/// [`Reason`] with an order, for sorting findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum ReasonOrd {
-    Marked,
-    Builtin,
-    User,
-}
-
-impl From<Reason> for ReasonOrd {
-    fn from(r: Reason) -> Self {
-        match r {
-            Reason::Marked => ReasonOrd::Marked,
-            Reason::Builtin => ReasonOrd::Builtin,
-            Reason::User => ReasonOrd::User,
-        }
-    }
+    pub(crate) reason: Reason,
 }
 
 enum Step {
@@ -240,7 +222,7 @@ pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
                                     callee,
                                     chain,
                                     certain,
-                                    reason: ReasonOrd::from(reason),
+                                    reason,
                                 })
                             };
                             match walker.step(&r.target) {

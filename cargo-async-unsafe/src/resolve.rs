@@ -562,10 +562,7 @@ impl<'a> Program<'a> {
                 }
                 let shown = self.display(&canon);
                 if let Some((_, ret)) = known::RETURNS.iter().find(|(f, _)| *f == shown) {
-                    return Some(Ty::Named(
-                        ret.split("::").map(str::to_owned).collect(),
-                        vec![],
-                    ));
+                    return external_type(ret);
                 }
                 match canon.as_slice() {
                     [.., ty, _] if starts_upper(ty) => {
@@ -706,6 +703,22 @@ impl<'a> Program<'a> {
             }
         }
     }
+}
+
+/// A type of the built-in tables (`std::io::Result<std::fs::File>`), its
+/// paths taken as written.
+fn external_type(written: &str) -> Option<Ty> {
+    fn convert(t: &TypeIr) -> Option<Ty> {
+        match t {
+            TypeIr::Path(segs, args) => Some(Ty::Named(
+                segs.clone(),
+                args.iter().filter_map(convert).collect(),
+            )),
+            _ => None,
+        }
+    }
+    let parsed: syn::Type = syn::parse_str(written).ok()?;
+    convert(&crate::parse::type_ir(&parsed)).map(peel)
 }
 
 fn join(base: &[String], name: &str) -> String {
