@@ -382,6 +382,34 @@ pub(crate) const RETURNS: &[(&str, &str)] = &[
         "std::io::Result<std::net::UdpSocket>",
     ),
     ("std::path::Path::new", "std::path::Path"),
+    (
+        "std::sync::mpsc::channel",
+        "(std::sync::mpsc::Sender<_>, std::sync::mpsc::Receiver<_>)",
+    ),
+    (
+        "std::sync::mpsc::sync_channel",
+        "(std::sync::mpsc::SyncSender<_>, std::sync::mpsc::Receiver<_>)",
+    ),
+    (
+        "crossbeam_channel::unbounded",
+        "(crossbeam_channel::Sender<_>, crossbeam_channel::Receiver<_>)",
+    ),
+    (
+        "crossbeam_channel::bounded",
+        "(crossbeam_channel::Sender<_>, crossbeam_channel::Receiver<_>)",
+    ),
+    (
+        "tokio::sync::mpsc::channel",
+        "(tokio::sync::mpsc::Sender<_>, tokio::sync::mpsc::Receiver<_>)",
+    ),
+    (
+        "tokio::sync::mpsc::unbounded_channel",
+        "(tokio::sync::mpsc::UnboundedSender<_>, tokio::sync::mpsc::UnboundedReceiver<_>)",
+    ),
+    (
+        "tokio::sync::oneshot::channel",
+        "(tokio::sync::oneshot::Sender<_>, tokio::sync::oneshot::Receiver<_>)",
+    ),
     ("std::path::PathBuf::from", "std::path::PathBuf"),
     ("std::path::PathBuf::new", "std::path::PathBuf"),
     ("std::sync::Barrier::new", "std::sync::Barrier"),

@@ -22,6 +22,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use syn::ext::IdentExt;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
@@ -34,6 +35,8 @@ pub(crate) enum TypeIr {
     Path(Vec<String>, Vec<TypeIr>),
     /// `dyn A + B`, `impl A`: the trait paths.
     Traits(Vec<Vec<String>>),
+    /// `(A, B)`.
+    Tuple(Vec<TypeIr>),
     /// Anything else.
     Unknown,
 }
@@ -55,6 +58,10 @@ pub(crate) enum ExprTy {
     Field(Box<ExprTy>, String),
     /// `expr?`: the `Ok`/`Some` inside.
     Try(Box<ExprTy>),
+    /// `expr.0`, or the element a tuple pattern binds.
+    TupleField(Box<ExprTy>, usize),
+    /// What a one-field pattern `Wrapper(x)` binds: the first type argument.
+    FirstArg(Box<ExprTy>),
     /// Nothing known.
     Unknown,
 }
@@ -155,8 +162,9 @@ pub(crate) struct ModuleIr {
 /// A file that was read and parsed.
 pub(crate) struct ParsedFile {
     pub(crate) modules: Vec<ModuleIr>,
-    /// `mod x;` declarations: (module path, candidate files in order).
-    pub(crate) pending: Vec<(Vec<String>, Vec<PathBuf>)>,
+    /// `mod x;` declarations: (module path, candidate files in order,
+    /// whether a `#[cfg]` may leave the module out).
+    pub(crate) pending: Vec<(Vec<String>, Vec<PathBuf>, bool)>,
 }
 
 /// Why a file was skipped.
@@ -259,7 +267,10 @@ struct ItemWalker<'a> {
 }
 
 fn path_segs(path: &syn::Path) -> Vec<String> {
-    path.segments.iter().map(|s| s.ident.to_string()).collect()
+    path.segments
+        .iter()
+        .map(|s| s.ident.unraw().to_string())
+        .collect()
 }
 
 fn is_marked(attrs: &[syn::Attribute]) -> bool {
@@ -310,6 +321,9 @@ pub(crate) fn type_ir(ty: &Type) -> TypeIr {
         Type::Paren(p) => type_ir(&p.elem),
         Type::Group(g) => type_ir(&g.elem),
         Type::Ptr(p) => type_ir(&p.elem),
+        Type::Tuple(t) if !t.elems.is_empty() => {
+            TypeIr::Tuple(t.elems.iter().map(type_ir).collect())
+        }
         Type::TraitObject(t) => TypeIr::Traits(bounds(t.bounds.iter())),
         Type::ImplTrait(t) => TypeIr::Traits(bounds(t.bounds.iter())),
         _ => TypeIr::Unknown,
@@ -327,7 +341,7 @@ fn bounds<'a>(b: impl Iterator<Item = &'a syn::TypeParamBound>) -> Vec<Vec<Strin
 fn generics_of(g: &syn::Generics) -> Vec<(String, Vec<Vec<String>>)> {
     let mut out: Vec<(String, Vec<Vec<String>>)> = g
         .type_params()
-        .map(|p| (p.ident.to_string(), bounds(p.bounds.iter())))
+        .map(|p| (p.ident.unraw().to_string(), bounds(p.bounds.iter())))
         .collect();
     if let Some(wc) = &g.where_clause {
         for pred in &wc.predicates {
@@ -361,10 +375,34 @@ pub(crate) fn expr_ty(e: &Expr) -> ExprTy {
             Expr::Path(p) if p.qself.is_none() => ExprTy::Call(path_segs(&p.path)),
             _ => ExprTy::Unknown,
         },
-        Expr::MethodCall(m) => ExprTy::Method(Box::new(expr_ty(&m.receiver)), m.method.to_string()),
+        Expr::MethodCall(m) => {
+            ExprTy::Method(Box::new(expr_ty(&m.receiver)), m.method.unraw().to_string())
+        }
         Expr::Field(f) => match &f.member {
             syn::Member::Named(id) => ExprTy::Field(Box::new(expr_ty(&f.base)), id.to_string()),
-            syn::Member::Unnamed(_) => ExprTy::Unknown,
+            syn::Member::Unnamed(i) => {
+                ExprTy::TupleField(Box::new(expr_ty(&f.base)), i.index as usize)
+            }
+        },
+        Expr::Lit(l) => match &l.lit {
+            syn::Lit::Str(_) => ExprTy::Ty(TypeIr::Path(vec!["str".into()], vec![])),
+            syn::Lit::Int(_) | syn::Lit::Float(_) => {
+                ExprTy::Ty(TypeIr::Path(vec!["u64".into()], vec![]))
+            }
+            _ => ExprTy::Unknown,
+        },
+        Expr::Macro(m) => match m
+            .mac
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.unraw().to_string())
+        {
+            Some(name) if name == "format" => {
+                ExprTy::Ty(TypeIr::Path(vec!["String".into()], vec![]))
+            }
+            Some(name) if name == "vec" => ExprTy::Ty(TypeIr::Path(vec!["Vec".into()], vec![])),
+            _ => ExprTy::Unknown,
         },
         Expr::Try(t) => ExprTy::Try(Box::new(expr_ty(&t.expr))),
         Expr::Await(a) => expr_ty(&a.base),
@@ -384,13 +422,46 @@ pub(crate) fn expr_ty(e: &Expr) -> ExprTy {
 /// `Wrapper(x): Wrapper<T>` (axum's extractors) as `x: T`.
 fn typed_bindings(pat: &Pat, ty: &Type, out: &mut Vec<(String, TypeIr)>) {
     match pat {
-        Pat::Ident(id) => out.push((id.ident.to_string(), type_ir(ty))),
+        Pat::Ident(id) => out.push((id.ident.unraw().to_string(), type_ir(ty))),
         Pat::TupleStruct(ts) if ts.elems.len() == 1 => {
             if let (Some(Pat::Ident(id)), TypeIr::Path(_, args)) = (ts.elems.first(), type_ir(ty)) {
                 if let Some(inner) = args.into_iter().next() {
-                    out.push((id.ident.to_string(), inner));
+                    out.push((id.ident.unraw().to_string(), inner));
                 }
             }
+        }
+        _ => {}
+    }
+}
+
+/// `(name, type)` for the bindings of a pattern matched against a value of
+/// type `value`: `x`, `(a, b)`, `Ok(x)` / `Some(x)` (the value inside),
+/// `Wrapper(x)` (its first type argument), `&x`, `x @ ..`.
+fn bind_pattern(pat: &Pat, value: ExprTy, out: &mut Vec<(String, ExprTy)>) {
+    match pat {
+        Pat::Ident(id) => out.push((id.ident.unraw().to_string(), value)),
+        Pat::Tuple(t) => {
+            for (i, p) in t.elems.iter().enumerate() {
+                bind_pattern(p, ExprTy::TupleField(Box::new(value.clone()), i), out);
+            }
+        }
+        Pat::TupleStruct(ts) if ts.elems.len() == 1 => {
+            let wrapper = ts.path.segments.last().map(|s| s.ident.unraw().to_string());
+            let inner = match wrapper.as_deref() {
+                Some("Ok" | "Some") => ExprTy::Try(Box::new(value)),
+                Some("Err" | "None") => return,
+                _ => ExprTy::FirstArg(Box::new(value)),
+            };
+            if let Some(p) = ts.elems.first() {
+                bind_pattern(p, inner, out);
+            }
+        }
+        Pat::Reference(r) => bind_pattern(&r.pat, value, out),
+        Pat::Paren(p) => bind_pattern(&p.pat, value, out),
+        Pat::Type(pt) => {
+            let mut bound = Vec::new();
+            typed_bindings(&pt.pat, &pt.ty, &mut bound);
+            out.extend(bound.into_iter().map(|(n, t)| (n, ExprTy::Ty(t))));
         }
         _ => {}
     }
@@ -464,7 +535,7 @@ impl ItemWalker<'_> {
                 }
             }
             Item::Trait(t) => {
-                let name = t.ident.to_string();
+                let name = t.ident.unraw().to_string();
                 self.out.modules[index].traits.push(name.clone());
                 let marked = is_marked(&t.attrs);
                 for it in &t.items {
@@ -490,7 +561,7 @@ impl ItemWalker<'_> {
                 }
             }
             Item::Struct(s) => {
-                let name = s.ident.to_string();
+                let name = s.ident.unraw().to_string();
                 let fields = s
                     .fields
                     .iter()
@@ -500,12 +571,16 @@ impl ItemWalker<'_> {
                 m.types.push(name.clone());
                 m.fields.push((name, fields));
             }
-            Item::Enum(e) => self.out.modules[index].types.push(e.ident.to_string()),
-            Item::Union(u) => self.out.modules[index].types.push(u.ident.to_string()),
+            Item::Enum(e) => self.out.modules[index]
+                .types
+                .push(e.ident.unraw().to_string()),
+            Item::Union(u) => self.out.modules[index]
+                .types
+                .push(u.ident.unraw().to_string()),
             Item::Type(t) => {
                 self.out.modules[index]
                     .aliases
-                    .push((t.ident.to_string(), type_ir(&t.ty)));
+                    .push((t.ident.unraw().to_string(), type_ir(&t.ty)));
             }
             Item::Use(u) => {
                 let mut uses = Vec::new();
@@ -516,11 +591,11 @@ impl ItemWalker<'_> {
                 let alias = e.rename.as_ref().map_or(&e.ident, |(_, id)| id).to_string();
                 self.out.modules[index].uses.push(UseIr {
                     alias: Some(alias),
-                    path: vec![e.ident.to_string()],
+                    path: vec![e.ident.unraw().to_string()],
                 });
             }
             Item::Mod(m) => {
-                let name = m.ident.to_string();
+                let name = m.ident.unraw().to_string();
                 self.out.modules[index].children.push(name.clone());
                 let mut sub = path.to_vec();
                 sub.push(name.clone());
@@ -541,7 +616,8 @@ impl ItemWalker<'_> {
                                 child_dir.join(&name).join("mod.rs"),
                             ],
                         };
-                        self.out.pending.push((sub, candidates));
+                        let gated = m.attrs.iter().any(|a| a.path().is_ident("cfg"));
+                        self.out.pending.push((sub, candidates, gated));
                     }
                 }
             }
@@ -574,7 +650,7 @@ impl ItemWalker<'_> {
             }
         }
         let mut ir = FnIr {
-            name: sig.ident.to_string(),
+            name: sig.ident.unraw().to_string(),
             line,
             is_async: sig.asyncness.is_some(),
             has_receiver: sig.receiver().is_some(),
@@ -624,11 +700,11 @@ fn flatten_use(tree: &syn::UseTree, prefix: Vec<String>, out: &mut Vec<UseIr>) {
     match tree {
         syn::UseTree::Path(p) => {
             let mut prefix = prefix;
-            prefix.push(p.ident.to_string());
+            prefix.push(p.ident.unraw().to_string());
             flatten_use(&p.tree, prefix, out);
         }
         syn::UseTree::Name(n) => {
-            let name = n.ident.to_string();
+            let name = n.ident.unraw().to_string();
             if name == "self" {
                 if let Some(last) = prefix.last().cloned() {
                     out.push(UseIr {
@@ -647,7 +723,7 @@ fn flatten_use(tree: &syn::UseTree, prefix: Vec<String>, out: &mut Vec<UseIr>) {
         }
         syn::UseTree::Rename(r) => {
             let mut path = prefix;
-            let name = r.ident.to_string();
+            let name = r.ident.unraw().to_string();
             if name != "self" {
                 path.push(name);
             }
@@ -684,7 +760,7 @@ const BREAKER_FNS: &[&str] = &[
 fn is_parallel_chain(e: &Expr) -> bool {
     match e {
         Expr::MethodCall(m) => {
-            let name = m.method.to_string();
+            let name = m.method.unraw().to_string();
             name.starts_with("par_")
                 || name.starts_with("into_par_")
                 || is_parallel_chain(&m.receiver)
@@ -787,7 +863,7 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        let name = m.method.to_string();
+        let name = m.method.unraw().to_string();
         let breaker = BREAKER_FNS.contains(&name.as_str()) || is_parallel_chain(&m.receiver);
         let name_line = line_of(m.method.span());
         self.record(
@@ -803,24 +879,25 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
     }
 
     fn visit_local(&mut self, l: &'ast syn::Local) {
-        match &l.pat {
-            Pat::Type(pt) => {
-                let mut bound = Vec::new();
-                typed_bindings(&pt.pat, &pt.ty, &mut bound);
-                self.ir
-                    .locals
-                    .extend(bound.into_iter().map(|(n, t)| (n, ExprTy::Ty(t))));
-            }
-            Pat::Ident(id) => {
-                if let Some(init) = &l.init {
-                    self.ir
-                        .locals
-                        .push((id.ident.to_string(), expr_ty(&init.expr)));
-                }
-            }
-            _ => {}
-        }
+        let value = l
+            .init
+            .as_ref()
+            .map_or(ExprTy::Unknown, |i| expr_ty(&i.expr));
+        bind_pattern(&l.pat, value, &mut self.ir.locals);
         visit::visit_local(self, l);
+    }
+
+    fn visit_expr_let(&mut self, e: &'ast syn::ExprLet) {
+        bind_pattern(&e.pat, expr_ty(&e.expr), &mut self.ir.locals);
+        visit::visit_expr_let(self, e);
+    }
+
+    fn visit_expr_match(&mut self, e: &'ast syn::ExprMatch) {
+        let value = expr_ty(&e.expr);
+        for arm in &e.arms {
+            bind_pattern(&arm.pat, value.clone(), &mut self.ir.locals);
+        }
+        visit::visit_expr_match(self, e);
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {

@@ -40,6 +40,8 @@ pub(crate) enum Ty {
     Named(Vec<String>, Vec<Ty>),
     /// Some implementor of these traits.
     Traits(Vec<Vec<String>>),
+    /// A tuple.
+    Tuple(Vec<Option<Ty>>),
 }
 
 /// What a call reaches.
@@ -360,6 +362,10 @@ impl<'a> Program<'a> {
                     with(found, rest)
                 } else if let Some(&k) = self.lib_by_name.get(name) {
                     with(vec![key(k)], rest)
+                } else if let Some(full) = prelude(name) {
+                    let mut p: Vec<String> = full.split("::").map(str::to_owned).collect();
+                    p.extend(rest.iter().cloned());
+                    p
                 } else {
                     segs.to_vec()
                 }
@@ -452,6 +458,12 @@ impl<'a> Program<'a> {
         }
         let ty = match t {
             TypeIr::Unknown => return None,
+            TypeIr::Tuple(elems) => Ty::Tuple(
+                elems
+                    .iter()
+                    .map(|e| self.type_of(scope, e, depth + 1))
+                    .collect(),
+            ),
             TypeIr::Traits(ts) => Ty::Traits(
                 ts.iter()
                     .map(|t| self.resolve_path(scope, t, depth + 1))
@@ -541,6 +553,14 @@ impl<'a> Program<'a> {
                     .find_map(|(_, e)| self.expr_type(scope, e, depth + 1))
             }
             ExprTy::Try(inner) => self.expr_type(scope, inner, depth + 1).map(unwrap_one),
+            ExprTy::TupleField(inner, i) => match self.expr_type(scope, inner, depth + 1)? {
+                Ty::Tuple(mut elems) if *i < elems.len() => elems.swap_remove(*i),
+                _ => None,
+            },
+            ExprTy::FirstArg(inner) => match self.expr_type(scope, inner, depth + 1)? {
+                Ty::Named(_, mut args) if !args.is_empty() => Some(peel(args.swap_remove(0))),
+                _ => None,
+            },
             ExprTy::Field(base, name) => {
                 let Ty::Named(canon, _) = self.expr_type(scope, base, depth + 1)? else {
                     return None;
@@ -591,7 +611,22 @@ impl<'a> Program<'a> {
                     "lock" | "read" | "write" | "try_lock" | "borrow" | "borrow_mut"
                     | "get_mut" => Some(unwrap_cell(rt)),
                     "clone" | "to_owned" | "as_ref" | "as_mut" | "deref" | "deref_mut"
-                    | "by_ref" => Some(rt),
+                    | "by_ref" | "as_deref" | "as_deref_mut" | "cloned" | "copied" | "ok"
+                    | "ok_or" | "ok_or_else" | "map_err" | "context" | "with_context"
+                    | "wrap_err" | "wrap_err_with" | "into_inner" | "get_ref" | "inner" => Some(rt),
+                    // `Weak<T>::upgrade()` is an `Option<Arc<T>>`: keep `T`
+                    // inside an option, for the `?`/`unwrap` that follows.
+                    "upgrade" => match rt {
+                        Ty::Named(canon, mut args)
+                            if canon.last().is_some_and(|l| l == "Weak") && !args.is_empty() =>
+                        {
+                            Some(Ty::Named(
+                                vec!["std".into(), "option".into(), "Option".into()],
+                                vec![args.swap_remove(0)],
+                            ))
+                        }
+                        _ => None,
+                    },
                     _ => None,
                 }
             }
@@ -648,6 +683,12 @@ impl<'a> Program<'a> {
                     if let Some(ids) = self.dep_tail.get(&(k, tail)) {
                         return Self::all(ids);
                     }
+                    // A dependency's unmarked item: the built-in and user
+                    // lists name it by its path.
+                    return vec![Resolved {
+                        target: Target::Ext(self.display(&canon)),
+                        certain: true,
+                    }];
                 }
                 return Vec::new();
             }
@@ -677,9 +718,13 @@ impl<'a> Program<'a> {
                 match canon.first().and_then(|s| self.parsed_crate(s)) {
                     Some(k) if !self.crates[k].checked => {
                         let ty = canon.last().map_or("", |s| s);
-                        self.dep_tail
-                            .get(&(k, format!("{ty}::{name}")))
-                            .map_or_else(Vec::new, |ids| Self::all(ids))
+                        match self.dep_tail.get(&(k, format!("{ty}::{name}"))) {
+                            Some(ids) => Self::all(ids),
+                            None => vec![Resolved {
+                                target: Target::Ext(format!("{}::{name}", self.display(&canon))),
+                                certain: true,
+                            }],
+                        }
                     }
                     Some(_) => Vec::new(),
                     None => vec![Resolved {
@@ -689,17 +734,21 @@ impl<'a> Program<'a> {
                 }
             }
             Some(Ty::Traits(traits)) => self.trait_targets(&traits, name),
+            Some(Ty::Tuple(_)) => Vec::new(),
             None => {
                 let Some(ids) = self.by_name.get(name) else {
                     return Vec::new();
                 };
-                let visible: Vec<FnId> = ids
-                    .iter()
+                // A guess by name: never certain, however few share it.
+                ids.iter()
                     .copied()
                     .filter(|id| id.krate == scope.krate || self.crates[id.krate].is_lib)
                     .filter(|id| self.crates[id.krate].checked || self.func(*id).marked)
-                    .collect();
-                Self::all(&visible)
+                    .map(|id| Resolved {
+                        target: Target::Fn(id),
+                        certain: false,
+                    })
+                    .collect()
             }
         }
     }
@@ -714,11 +763,51 @@ fn external_type(written: &str) -> Option<Ty> {
                 segs.clone(),
                 args.iter().filter_map(convert).collect(),
             )),
+            TypeIr::Tuple(elems) => Some(Ty::Tuple(elems.iter().map(convert).collect())),
             _ => None,
         }
     }
     let parsed: syn::Type = syn::parse_str(written).ok()?;
     convert(&crate::parse::type_ir(&parsed)).map(peel)
+}
+
+/// What the standard prelude (and the primitive types' modules) bring into
+/// scope under `name`, when nothing in the module shadows it.
+fn prelude(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "Vec" => "std::vec::Vec",
+        "String" => "std::string::String",
+        "ToString" => "std::string::ToString",
+        "Box" => "std::boxed::Box",
+        "Option" => "std::option::Option",
+        "Some" => "std::option::Option::Some",
+        "None" => "std::option::Option::None",
+        "Result" => "std::result::Result",
+        "Ok" => "std::result::Result::Ok",
+        "Err" => "std::result::Result::Err",
+        "Iterator" => "std::iter::Iterator",
+        "IntoIterator" => "std::iter::IntoIterator",
+        "Default" => "std::default::Default",
+        "Clone" => "std::clone::Clone",
+        "From" => "std::convert::From",
+        "Into" => "std::convert::Into",
+        "TryFrom" => "std::convert::TryFrom",
+        "TryInto" => "std::convert::TryInto",
+        "AsRef" => "std::convert::AsRef",
+        "Drop" => "std::ops::Drop",
+        "Fn" => "std::ops::Fn",
+        "FnMut" => "std::ops::FnMut",
+        "FnOnce" => "std::ops::FnOnce",
+        "drop" => "std::mem::drop",
+        "str" | "bool" | "char" | "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8"
+        | "i16" | "i32" | "i64" | "i128" | "isize" | "f32" | "f64" => match name {
+            "str" => "std::primitive::str",
+            "bool" => "std::primitive::bool",
+            "char" => "std::primitive::char",
+            _ => "std::primitive::number",
+        },
+        _ => return None,
+    })
 }
 
 fn join(base: &[String], name: &str) -> String {
@@ -746,6 +835,17 @@ fn peel(ty: Ty) -> Ty {
                             | "Ref"
                             | "RefMut"
                             | "Cow"
+                            | "Data"
+                            | "Extension"
+                            | "State"
+                            | "Json"
+                            | "Lazy"
+                            | "LazyLock"
+                            | "OnceLock"
+                            | "OnceCell"
+                            | "ArcSwap"
+                            | "ManuallyDrop"
+                            | "AssertUnwindSafe"
                     )
                 }) =>
         {

@@ -67,6 +67,14 @@ fn names_and_receivers_are_resolved() {
     check_fixture("paths", 1);
 }
 
+/// `foo.rs` with its submodules in `foo/` (not a same-named file beside
+/// it), `mod r#async;`, `mod.rs` layouts; a `cfg`-ed module without a file is
+/// a warning, a plain one an error that makes the check incomplete.
+#[test]
+fn module_layouts_as_rustc_reads_them() {
+    check_fixture("layout", 1);
+}
+
 /// std::thread::sleep, reqwest::blocking::get, Handle::block_on,
 /// Runtime::block_on, futures' block_on, std::fs, Command::output,
 /// Receiver::recv, stdin's read_line; none for their async counterparts or in
