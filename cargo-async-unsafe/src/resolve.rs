@@ -442,6 +442,13 @@ impl<'a> Program<'a> {
                         func: None,
                     };
                     let mut target = self.resolve_path(s, &u.path, depth + 1);
+                    // A dependency's items keep the public path its users
+                    // write (`tokio::runtime::Handle`, not the private module
+                    // that defines it): the lists name that one. Re-exports
+                    // of another crate's items are followed.
+                    if !self.crates[k].checked && target.first() == canon.first() {
+                        return canon;
+                    }
                     target.extend(canon[i + 1..].iter().cloned());
                     return self.normalize(target, depth + 1);
                 }
@@ -580,6 +587,9 @@ impl<'a> Program<'a> {
                 if let Some(ids) = self.by_path.get(&canon.join("::")) {
                     return ids.iter().find_map(|&id| self.ret_type(id, depth + 1));
                 }
+                if let Some(ids) = self.dep_item(&canon) {
+                    return ids.iter().find_map(|&id| self.ret_type(id, depth + 1));
+                }
                 let shown = self.display(&canon);
                 if let Some((_, ret)) = known::RETURNS.iter().find(|(f, _)| *f == shown) {
                     return external_type(ret);
@@ -676,11 +686,7 @@ impl<'a> Program<'a> {
             }
             if let Some(k) = canon.first().and_then(|s| self.parsed_crate(s)) {
                 if !self.crates[k].checked {
-                    let tail = match prefix {
-                        [_, .., ty] if starts_upper(ty) => format!("{ty}::{name}"),
-                        _ => name.clone(),
-                    };
-                    if let Some(ids) = self.dep_tail.get(&(k, tail)) {
+                    if let Some(ids) = self.dep_item(&canon) {
                         return Self::all(ids);
                     }
                     // A dependency's unmarked item: the built-in and user
@@ -697,6 +703,22 @@ impl<'a> Program<'a> {
             target: Target::Ext(self.display(&canon)),
             certain: true,
         }]
+    }
+
+    /// A dependency's marked items that `canon` (in that dependency) may
+    /// name: by their last segments, `Type::name` or `name`, since its
+    /// public path may be a re-export of the module that defines it.
+    fn dep_item(&self, canon: &[String]) -> Option<&Vec<FnId>> {
+        let k = canon.first().and_then(|s| self.parsed_crate(s))?;
+        if self.crates[k].checked {
+            return None;
+        }
+        let tail = match canon {
+            [_, .., ty, name] if starts_upper(ty) => format!("{ty}::{name}"),
+            [.., name] => name.clone(),
+            [] => return None,
+        };
+        self.dep_tail.get(&(k, tail))
     }
 
     fn trait_targets(&self, traits: &[Vec<String>], name: &str) -> Vec<Resolved> {

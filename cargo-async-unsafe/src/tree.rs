@@ -279,20 +279,23 @@ fn parse_level(jobs: &[Job], crates: &[Crate], threads: usize) -> Vec<JobResult>
                 Ok(t) => t,
                 Err(_) => return Ok(None),
             };
-            let reduced;
-            let text = if text.contains("async_unsafe") {
-                text.as_str()
-            } else {
-                match reexports_only(&text) {
-                    Some(r) => {
-                        reduced = r;
-                        reduced.as_str()
-                    }
-                    None => return Ok(None),
-                }
-            };
+            if !text.contains("async_unsafe") {
+                // Best effort: an extract that does not parse (statements
+                // taken from inside a macro_rules!) is left out quietly.
+                return Ok(reexports_only(&text).and_then(|reduced| {
+                    crate::parse::parse_text(
+                        &reduced,
+                        &job.path,
+                        job.module.clone(),
+                        &job.child_dir,
+                        counts[i],
+                    )
+                    .ok()
+                    .map(|p| (counts[i], p))
+                }));
+            }
             crate::parse::parse_text(
-                text,
+                &text,
                 &job.path,
                 job.module.clone(),
                 &job.child_dir,
