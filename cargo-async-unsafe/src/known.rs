@@ -362,6 +362,19 @@ pub(crate) const BUILTIN: &[(&str, Category)] = &[
     ("std::sync::RwLock::write", Category::Lock),
 ];
 
+/// Functions that run the closure they are given off the event loop, beside
+/// the names `parse.rs` knows (`spawn_blocking`, `block_in_place`,
+/// `sync_to_async`, thread and rayon spawns): actix's `web::block`, smol's
+/// `unblock`, deadpool's `interact`.
+pub(crate) const BREAKERS: &[&str] = &[
+    "actix_web::web::block",
+    "actix_web::web::block::*",
+    "blocking::unblock",
+    "smol::unblock",
+    "async_std::task::spawn_blocking",
+    "*::interact",
+];
+
 /// Free functions whose return type the built-in list needs.
 pub(crate) const RETURNS: &[(&str, &str)] = &[
     ("std::io::stdin", "std::io::Stdin"),
@@ -555,6 +568,12 @@ impl Lists {
     /// The user said this path is fine: neither reported nor followed.
     pub(crate) fn allowed(&self, path: &str) -> bool {
         self.user.allow.iter().any(|p| matches(p, path))
+    }
+
+    /// `path` runs the closure it is given off the event loop.
+    pub(crate) fn breaker(&self, path: &str) -> bool {
+        self.user.breakers.iter().any(|p| matches(p, path))
+            || BREAKERS.iter().any(|p| matches(p, path))
     }
 
     /// Why `path` blocks, if it does (the user's list first).

@@ -85,9 +85,88 @@ pub(crate) struct Call {
     pub(crate) column: usize,
     /// An `// async-unsafe: allow` comment covers it.
     pub(crate) allowed: bool,
+    /// Whether the call runs when the body runs, or inside a closure (or a
+    /// function passed by name) that something else calls.
+    pub(crate) host: Host,
 }
 
-/// Which code a body is.
+/// Who runs a call written inside a closure, or a function passed by name.
+#[derive(Clone, Debug)]
+pub(crate) enum Host {
+    /// The body itself: the call is made where it is written.
+    Body,
+    /// An iterator adapter or `Option`/`Result` combinator, which calls the
+    /// closure before its result is used.
+    Adapter,
+    /// The closure was handed to this call: it runs the closure if the callee
+    /// calls that parameter (a workspace function that does), else maybe.
+    Call(Box<Callee>),
+    /// Nobody known: the closure was stored or returned.
+    Unknown,
+}
+
+/// Methods that call the closure they are given before the value they return
+/// is of use: iterator adapters and consumers, `Option`/`Result`
+/// combinators, entry and cell helpers.
+const ADAPTERS: &[&str] = &[
+    "map",
+    "and_then",
+    "or_else",
+    "unwrap_or_else",
+    "map_or",
+    "map_or_else",
+    "map_err",
+    "ok_or_else",
+    "filter",
+    "filter_map",
+    "flat_map",
+    "for_each",
+    "try_for_each",
+    "fold",
+    "try_fold",
+    "reduce",
+    "any",
+    "all",
+    "find",
+    "find_map",
+    "position",
+    "take_while",
+    "skip_while",
+    "map_while",
+    "inspect",
+    "scan",
+    "retain",
+    "retain_mut",
+    "sort_by",
+    "sort_by_key",
+    "sort_unstable_by",
+    "sort_unstable_by_key",
+    "max_by",
+    "min_by",
+    "max_by_key",
+    "min_by_key",
+    "partition",
+    "get_or_insert_with",
+    "or_insert_with",
+    "or_insert_with_key",
+    "and_modify",
+    "then",
+    "with",
+    "with_borrow",
+    "with_borrow_mut",
+    "get_or_init",
+    "get_or_try_init",
+    "is_some_and",
+    "is_ok_and",
+    "is_none_or",
+    "dedup_by",
+    "dedup_by_key",
+    "binary_search_by",
+    "binary_search_by_key",
+    "chunk_by",
+    "update",
+    "fetch_update",
+];
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BodyKind {
     /// The function's own body.
@@ -132,6 +211,12 @@ pub(crate) struct FnIr {
     pub(crate) ret: Option<TypeIr>,
     /// `bodies[0]` is the function's own; the rest are async blocks/closures.
     pub(crate) bodies: Vec<Body>,
+    /// It calls one of its parameters (`f()`, `f.call(..)`): a closure given
+    /// to it runs before it returns.
+    pub(crate) calls_param: bool,
+    /// It hands one of its parameters to a chain breaker (`fn run<F>(f: F)
+    /// { spawn_blocking(f) }`): it is a chain breaker itself.
+    pub(crate) breaks_param: bool,
 }
 
 /// An import: `use a::b as c;` (alias `c`) or `use a::b::*;` (glob).
@@ -672,16 +757,30 @@ impl ItemWalker<'_> {
                 line,
                 calls: Vec::new(),
             }],
+            calls_param: false,
+            breaks_param: false,
         };
         if let Some(block) = block {
             let mut v = BodyVisitor {
                 ir: &mut ir,
                 current: Some(0),
+                host: Host::Body,
                 allow: self.allow,
                 nested,
+                closures: Vec::new(),
+                passes: Vec::new(),
             };
             v.visit_block(block);
+            let (closures, passes) = (v.closures, v.passes);
+            settle_local_closures(&mut ir, &closures, &passes);
         }
+        ir.calls_param = ir.bodies[0].calls.iter().any(|c| match &c.callee {
+            Callee::Path(p) => p.len() == 1 && ir.params.iter().any(|(n, _)| *n == p[0]),
+            Callee::Method { name, recv } => {
+                matches!(name.as_str(), "call" | "call_mut" | "call_once")
+                    && matches!(recv, ExprTy::Local(n) if ir.params.iter().any(|(p, _)| p == n))
+            }
+        });
         ir
     }
 }
@@ -773,8 +872,60 @@ struct BodyVisitor<'a> {
     ir: &'a mut FnIr,
     /// The body calls are filed under; `None` inside a chain breaker.
     current: Option<usize>,
+    /// Who runs the closure being visited (`Body` outside closures).
+    host: Host,
     allow: &'a AllowLines,
     nested: &'a mut Vec<Item>,
+    /// Closures bound to a local: (name, body index, first and last call).
+    closures: Vec<(String, usize, usize, usize)>,
+    /// Where a local closure went: (name, how it is run; `None` if into a
+    /// chain breaker).
+    passes: Vec<(String, Option<Host>)>,
+}
+
+/// Calls made inside a closure bound to a local take the host of the place
+/// the closure goes: called directly, the body; handed to a breaker, nobody
+/// (dropped); handed to a call, that call; else unknown.
+fn settle_local_closures(
+    ir: &mut FnIr,
+    closures: &[(String, usize, usize, usize)],
+    passes: &[(String, Option<Host>)],
+) {
+    // Latest first, so that dropping a range leaves earlier ranges in place.
+    for (name, body, first, last) in closures.iter().rev() {
+        let called = ir.bodies.iter().any(|b| {
+            b.calls
+                .iter()
+                .any(|c| matches!(&c.callee, Callee::Path(p) if p.len() == 1 && p[0] == *name))
+        });
+        let passed: Vec<&Option<Host>> = passes
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, h)| h)
+            .collect();
+        let host = if called {
+            Some(Host::Body)
+        } else if passed.iter().any(|h| h.is_none()) {
+            None
+        } else if let Some(Some(h)) = passed.first() {
+            Some(h.clone())
+        } else {
+            Some(Host::Unknown)
+        };
+        let calls = &mut ir.bodies[*body].calls;
+        match host {
+            None => {
+                calls.drain(*first..*last);
+            }
+            Some(h) => {
+                for c in &mut calls[*first..*last] {
+                    if matches!(c.host, Host::Unknown) {
+                        c.host = h.clone();
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl BodyVisitor<'_> {
@@ -787,7 +938,43 @@ impl BodyVisitor<'_> {
             line: start.line,
             column: start.column + 1,
             allowed,
+            host: self.host.clone(),
         });
+    }
+
+    /// Visits a closure that `host` runs.
+    fn hosted(&mut self, e: &Expr, host: Host) {
+        let saved = std::mem::replace(&mut self.host, host);
+        self.visit_expr(e);
+        self.host = saved;
+    }
+
+    fn is_local_closure(&self, e: &Expr) -> Option<String> {
+        let Expr::Path(p) = e else { return None };
+        let id = p.path.get_ident()?.unraw().to_string();
+        self.closures.iter().any(|(n, ..)| *n == id).then_some(id)
+    }
+
+    /// A function passed by name (`map(load)`, `run(helper)`), recorded as a
+    /// call its host makes. Locals and parameters are not functions.
+    fn passed_fn(&mut self, e: &Expr, host: Host) {
+        let Expr::Path(p) = e else { return };
+        if p.qself.is_some() {
+            return;
+        }
+        let segs = path_segs(&p.path);
+        let Some(last) = segs.last() else { return };
+        if last.starts_with(|c: char| c.is_uppercase())
+            || (segs.len() == 1
+                && (self.ir.params.iter().any(|(n, _)| n == last)
+                    || self.ir.locals.iter().any(|(n, _)| n == last)))
+        {
+            return;
+        }
+        let saved = std::mem::replace(&mut self.host, host);
+        let line = line_of(p.span());
+        self.record(Callee::Path(segs), p.span(), line);
+        self.host = saved;
     }
 
     fn new_body(&mut self, kind: BodyKind, line: usize) -> usize {
@@ -799,14 +986,37 @@ impl BodyVisitor<'_> {
         self.ir.bodies.len() - 1
     }
 
-    fn args<'e>(&mut self, args: impl Iterator<Item = &'e Expr>, breaker: bool) {
+    /// The arguments of a call to `host`: closures among them run when
+    /// `host` calls them, or never here if it is a chain breaker.
+    fn args<'e>(&mut self, args: impl Iterator<Item = &'e Expr>, breaker: bool, host: Host) {
         for arg in args {
             let closure = matches!(arg, Expr::Closure(c) if c.asyncness.is_none());
-            if breaker && closure {
+            if let Some(name) = self.is_local_closure(arg) {
+                let how = (!breaker).then(|| host.clone());
+                self.passes.push((name, how));
+            } else if breaker && closure {
                 let saved = self.current.take();
                 self.visit_expr(arg);
                 self.current = saved;
+            } else if breaker {
+                if let Expr::Path(p) = arg {
+                    if let Some(id) = p.path.get_ident() {
+                        let id = id.unraw().to_string();
+                        if self.ir.params.iter().any(|(n, _)| *n == id) {
+                            self.ir.breaks_param = true;
+                        }
+                    }
+                }
+                self.visit_expr(arg);
+            } else if closure {
+                let inner = match (&self.host, &host) {
+                    // Nested in a closure of unknown fate: still unknown.
+                    (Host::Unknown, _) => Host::Unknown,
+                    _ => host.clone(),
+                };
+                self.hosted(arg, inner);
             } else {
+                self.passed_fn(arg, host.clone());
                 self.visit_expr(arg);
             }
         }
@@ -821,25 +1031,27 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
     fn visit_expr_async(&mut self, e: &'ast syn::ExprAsync) {
         let body = self.new_body(BodyKind::AsyncBlock, line_of(e.async_token.span));
         let saved = self.current.replace(body);
+        let host = std::mem::replace(&mut self.host, Host::Body);
         visit::visit_expr_async(self, e);
+        self.host = host;
         self.current = saved;
     }
 
     fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
         for input in &c.inputs {
-            if let Pat::Type(pt) = input {
-                let mut bound = Vec::new();
-                typed_bindings(&pt.pat, &pt.ty, &mut bound);
-                self.ir
-                    .locals
-                    .extend(bound.into_iter().map(|(n, t)| (n, ExprTy::Ty(t))));
-            }
+            bind_pattern(input, ExprTy::Unknown, &mut self.ir.locals);
         }
         if let Some(token) = &c.asyncness {
             let body = self.new_body(BodyKind::AsyncClosure, line_of(token.span));
             let saved = self.current.replace(body);
+            let host = std::mem::replace(&mut self.host, Host::Body);
             self.visit_expr(&c.body);
+            self.host = host;
             self.current = saved;
+        } else if matches!(self.host, Host::Body) {
+            // Not an argument (those come through `hosted`) nor bound to a
+            // local (`visit_local`): stored or returned, run by nobody known.
+            self.hosted(&c.body, Host::Unknown);
         } else {
             self.visit_expr(&c.body);
         }
@@ -855,27 +1067,32 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
                         .last()
                         .is_some_and(|s| BREAKER_FNS.contains(&s.as_str()));
                 let line = line_of(c.span());
+                let host = Host::Call(Box::new(Callee::Path(segs.clone())));
                 self.record(Callee::Path(segs), c.span(), line);
+                self.args(c.args.iter(), breaker, host);
+                return;
             }
             other => self.visit_expr(other),
         }
-        self.args(c.args.iter(), breaker);
+        self.args(c.args.iter(), breaker, Host::Unknown);
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         let name = m.method.unraw().to_string();
         let breaker = BREAKER_FNS.contains(&name.as_str()) || is_parallel_chain(&m.receiver);
         let name_line = line_of(m.method.span());
-        self.record(
-            Callee::Method {
-                name,
-                recv: expr_ty(&m.receiver),
-            },
-            m.span(),
-            name_line,
-        );
+        let callee = Callee::Method {
+            name: name.clone(),
+            recv: expr_ty(&m.receiver),
+        };
+        let host = if ADAPTERS.contains(&name.as_str()) {
+            Host::Adapter
+        } else {
+            Host::Call(Box::new(callee.clone()))
+        };
+        self.record(callee, m.span(), name_line);
         self.visit_expr(&m.receiver);
-        self.args(m.args.iter(), breaker);
+        self.args(m.args.iter(), breaker, host);
     }
 
     fn visit_local(&mut self, l: &'ast syn::Local) {
@@ -884,7 +1101,26 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
             .as_ref()
             .map_or(ExprTy::Unknown, |i| expr_ty(&i.expr));
         bind_pattern(&l.pat, value, &mut self.ir.locals);
+        // `let f = || ..;`: the calls inside run where `f` goes.
+        let bound = match (&l.pat, l.init.as_ref().map(|i| &*i.expr)) {
+            (Pat::Ident(id), Some(Expr::Closure(c))) if c.asyncness.is_none() => {
+                Some((id.ident.unraw().to_string(), c))
+            }
+            _ => None,
+        };
+        if let (Some((name, c)), Some(body), Host::Body) = (bound, self.current, &self.host) {
+            let first = self.ir.bodies[body].calls.len();
+            self.hosted(&c.body, Host::Unknown);
+            let last = self.ir.bodies[body].calls.len();
+            self.closures.push((name, body, first, last));
+            return;
+        }
         visit::visit_local(self, l);
+    }
+
+    fn visit_expr_for_loop(&mut self, e: &'ast syn::ExprForLoop) {
+        bind_pattern(&e.pat, ExprTy::Unknown, &mut self.ir.locals);
+        visit::visit_expr_for_loop(self, e);
     }
 
     fn visit_expr_let(&mut self, e: &'ast syn::ExprLet) {

@@ -645,7 +645,12 @@ impl<'a> Program<'a> {
 
     /// Every target a call may mean.
     pub(crate) fn targets(&self, scope: Scope, call: &Call) -> Vec<Resolved> {
-        match &call.callee {
+        self.callee_targets(scope, &call.callee)
+    }
+
+    /// Every target a callee may mean.
+    pub(crate) fn callee_targets(&self, scope: Scope, callee: &Callee) -> Vec<Resolved> {
+        match callee {
             Callee::Path(segs) => self.path_targets(scope, segs),
             Callee::Method { name, recv } => self.method_targets(scope, name, recv),
         }

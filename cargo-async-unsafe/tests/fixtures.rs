@@ -86,6 +86,16 @@ fn declared_dependencies_keep_the_built_in_list() {
     check_fixture("declared_deps", 1);
 }
 
+/// Closures and functions passed by name run where their host runs them:
+/// adapters and workspace functions that call their parameter (certain), an
+/// unknown function (possible), a local closure called here (certain); none
+/// through a breaker: built-in, the project's own wrapper that hands its
+/// parameter to one, a configured path or `*::method`, deadpool's interact.
+#[test]
+fn closures_run_where_their_host_runs_them() {
+    check_fixture("closures", 1);
+}
+
 /// std::thread::sleep, reqwest::blocking::get, Handle::block_on,
 /// Runtime::block_on, futures' block_on, std::fs, Command::output,
 /// Receiver::recv, stdin's read_line; none for their async counterparts or in
