@@ -10,14 +10,17 @@
 //! time (`syn` trees cannot cross threads; the summaries can).
 //!
 //! Limits (it is syntactic):
-//! - macro invocations are read only when their arguments parse as a
-//!   comma-separated list of expressions (`println!`, `assert_eq!`, `vec!`,
-//!   `format!`); other macros, and what any macro expands to, are not seen;
-//! - a function passed by name (`map(load)`) is not a call;
-//! - chain breakers are recognised by name: a closure given to a function or
-//!   method named `sync_to_async`, `spawn_blocking`, `block_in_place`,
-//!   `spawn`, `spawn_scoped` or `scope`, to anything under `rayon::`, or to a
-//!   method of a chain that went through `par_iter`-style adapters.
+//! - macro bodies are read for the expressions in them, whatever the macro's
+//!   grammar (lists, statements, `key: value`, `pattern => expr` arms); what
+//!   a macro expands to (items it defines, calls it adds) is not seen;
+//! - a closure, or a function passed by name (`map(load)`), runs where its
+//!   host runs it (see [`Host`]): adapters and combinators run it, an unknown
+//!   function may;
+//! - chain breakers are recognised here by name: a closure given to a
+//!   function or method named `sync_to_async`, `spawn_blocking`,
+//!   `block_in_place`, `spawn`, `spawn_scoped` or `scope`, to anything under
+//!   `rayon::`, or to a method of a chain that went through `par_iter`-style
+//!   adapters; `graph.rs` adds the configured and resolved ones.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -928,7 +931,88 @@ fn settle_local_closures(
     }
 }
 
+/// How deep macro bodies are searched for expressions inside groups.
+const MACRO_DEPTH: usize = 8;
+
 impl BodyVisitor<'_> {
+    /// The calls in a macro invocation's body, whatever its grammar: a list
+    /// of expressions (`println!`, `vec!`), statements (`tokio::select!`'s
+    /// handlers, `quote!`-free blocks), `key: value` pairs (`json!`) or
+    /// `pattern = future => handler` arms (`select!`). The body is split at
+    /// top-level `,` and `;`, each piece at `=>`, `=` and `:`, and every part
+    /// that parses as an expression is read; a group that does not is
+    /// searched inside. Tokens that are not Rust expressions are skipped.
+    fn macro_tokens(&mut self, tokens: proc_macro2::TokenStream, depth: usize) {
+        use proc_macro2::{Delimiter, TokenTree};
+        if depth > MACRO_DEPTH {
+            return;
+        }
+        if let Ok(exprs) = syn::parse::Parser::parse2(
+            Punctuated::<Expr, Token![,]>::parse_terminated,
+            tokens.clone(),
+        ) {
+            for e in &exprs {
+                self.visit_expr(e);
+            }
+            return;
+        }
+        if let Ok(stmts) = syn::parse::Parser::parse2(syn::Block::parse_within, tokens.clone()) {
+            for st in &stmts {
+                self.visit_stmt(st);
+            }
+            return;
+        }
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let is_punct =
+            |t: &TokenTree, c: char| matches!(t, TokenTree::Punct(p) if p.as_char() == c);
+        let mut pieces: Vec<Vec<TokenTree>> = vec![Vec::new()];
+        let mut i = 0;
+        while i < trees.len() {
+            let t = &trees[i];
+            let joint =
+                matches!(t, TokenTree::Punct(p) if p.spacing() == proc_macro2::Spacing::Joint);
+            let arrow =
+                is_punct(t, '=') && joint && trees.get(i + 1).is_some_and(|n| is_punct(n, '>'));
+            let path_sep =
+                is_punct(t, ':') && joint && trees.get(i + 1).is_some_and(|n| is_punct(n, ':'));
+            if path_sep {
+                if let Some(p) = pieces.last_mut() {
+                    p.extend([t.clone(), trees[i + 1].clone()]);
+                }
+                i += 2;
+                continue;
+            }
+            if arrow {
+                pieces.push(Vec::new());
+                i += 2;
+                continue;
+            }
+            let split =
+                (is_punct(t, ',') || is_punct(t, ';') || is_punct(t, ':') || is_punct(t, '='))
+                    && !joint;
+            if split {
+                pieces.push(Vec::new());
+            } else if let Some(p) = pieces.last_mut() {
+                p.push(t.clone());
+            }
+            i += 1;
+        }
+        for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
+            let stream: proc_macro2::TokenStream = piece.iter().cloned().collect();
+            if let Ok(e) = syn::parse2::<Expr>(stream) {
+                self.visit_expr(&e);
+                continue;
+            }
+            for t in piece {
+                if let TokenTree::Group(g) = t {
+                    if g.delimiter() != Delimiter::None || !g.stream().is_empty() {
+                        self.macro_tokens(g.stream(), depth + 1);
+                    }
+                }
+            }
+        }
+    }
+
     fn record(&mut self, callee: Callee, span: proc_macro2::Span, name_line: usize) {
         let Some(body) = self.current else { return };
         let start = span.start();
@@ -1137,11 +1221,7 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        if let Ok(exprs) = m.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
-            for e in &exprs {
-                self.visit_expr(e);
-            }
-        }
+        self.macro_tokens(m.tokens.clone(), 0);
     }
 }
 

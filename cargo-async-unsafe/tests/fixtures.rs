@@ -96,6 +96,14 @@ fn closures_run_where_their_host_runs_them() {
     check_fixture("closures", 1);
 }
 
+/// Calls in macro bodies of every common shape: select!'s arms (an async
+/// block there is a root of its own), json!'s pairs and nested groups,
+/// statements, and plain expression lists.
+#[test]
+fn calls_inside_macro_bodies() {
+    check_fixture("macros", 1);
+}
+
 /// std::thread::sleep, reqwest::blocking::get, Handle::block_on,
 /// Runtime::block_on, futures' block_on, std::fs, Command::output,
 /// Receiver::recv, stdin's read_line; none for their async counterparts or in
