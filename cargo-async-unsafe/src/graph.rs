@@ -133,6 +133,7 @@ impl Walker<'_, '_> {
             krate: id.krate,
             module: id.module,
             func: Some(f),
+            at: usize::MAX,
         };
         f.bodies[0]
             .calls
@@ -145,7 +146,11 @@ impl Walker<'_, '_> {
     /// A call's targets, less certain (or none) when a closure's host may
     /// not run it here.
     fn call_targets(&self, scope: Scope, call: &Call) -> Vec<Resolved> {
-        let sure = match self.runs_here(scope, &call.host) {
+        let here = Scope {
+            at: call.line,
+            ..scope
+        };
+        let sure = match self.runs_here(here, &call.host) {
             Runs::Yes => true,
             Runs::Maybe => false,
             Runs::No => return Vec::new(),
@@ -185,7 +190,7 @@ impl Walker<'_, '_> {
                     if self.lists.breaker(path) {
                         return Runs::No;
                     }
-                    all_call_it = false;
+                    all_call_it &= self.lists.caller(path);
                 }
             }
         }
@@ -259,6 +264,7 @@ pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
                     krate: k,
                     module: m,
                     func: Some(f),
+                    at: usize::MAX,
                 };
                 for body in &f.bodies {
                     let root = match body.kind {

@@ -333,6 +333,7 @@ pub(crate) const BUILTIN: &[(&str, Category)] = &[
     // Synchronous databases.
     ("postgres::Client::*", Category::Db),
     ("postgres::Transaction::*", Category::Db),
+    ("postgres::Config::connect", Category::Db),
     ("r2d2::Pool::get", Category::Db),
     ("r2d2::Pool::get_timeout", Category::Db),
     ("rusqlite::Connection::*", Category::Db),
@@ -351,7 +352,15 @@ pub(crate) const BUILTIN: &[(&str, Category)] = &[
     ("redis::Connection::*", Category::Db),
     ("sqlite::Connection::*", Category::Db),
     // Synchronous HTTP clients.
-    ("reqwest::blocking::*", Category::Http),
+    // reqwest's blocking client: a request sent, a body read, and a client
+    // built or dropped (it runs a runtime of its own: in async code that
+    // panics). Building a request blocks nothing.
+    ("reqwest::blocking::get", Category::Http),
+    ("reqwest::blocking::RequestBuilder::send", Category::Http),
+    ("reqwest::blocking::Client::execute", Category::Http),
+    ("reqwest::blocking::Client::new", Category::Http),
+    ("reqwest::blocking::ClientBuilder::build", Category::Http),
+    ("reqwest::blocking::Response::*", Category::Http),
     ("ureq::*", Category::Http),
     ("attohttpc::*", Category::Http),
     ("minreq::*", Category::Http),
@@ -373,6 +382,18 @@ pub(crate) const BREAKERS: &[&str] = &[
     "smol::unblock",
     "async_std::task::spawn_blocking",
     "*::interact",
+];
+
+/// Outside functions that call the closure they are given before they
+/// return (beside the adapters `parse.rs` knows by method name): a blocking
+/// call in that closure blocks here.
+pub(crate) const CALLERS: &[&str] = &[
+    "std::panic::catch_unwind",
+    "std::iter::from_fn",
+    "std::iter::repeat_with",
+    "std::thread::LocalKey::with",
+    "async_unsafe_runtime::capture_violations",
+    "async_unsafe_runtime::allow_on_this_thread",
 ];
 
 /// Free functions whose return type the built-in list needs.
@@ -457,8 +478,79 @@ pub(crate) const RETURNS: &[(&str, &str)] = &[
         "std::result::Result<postgres::Client>",
     ),
     ("r2d2::Pool::builder", "r2d2::Builder"),
+    ("postgres::Config::new", "postgres::Config"),
     ("r2d2::Builder::build", "std::result::Result<r2d2::Pool>"),
     ("r2d2::Pool::new", "std::result::Result<r2d2::Pool>"),
+];
+
+/// Methods of outside types whose return type the built-in list needs, so a
+/// chain `client.get(url).send()` reaches `RequestBuilder::send`.
+pub(crate) const METHOD_RETURNS: &[(&str, &str, &str)] = &[
+    (
+        "reqwest::blocking::Client",
+        "get",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::Client",
+        "post",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::Client",
+        "put",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::Client",
+        "patch",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::Client",
+        "delete",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::Client",
+        "head",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::Client",
+        "request",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::RequestBuilder",
+        "send",
+        "reqwest::Result<reqwest::blocking::Response>",
+    ),
+    (
+        "reqwest::blocking::ClientBuilder",
+        "build",
+        "reqwest::Result<reqwest::blocking::Client>",
+    ),
+    (
+        "postgres::Config",
+        "connect",
+        "std::result::Result<postgres::Client>",
+    ),
+    (
+        "r2d2::Pool",
+        "get",
+        "std::result::Result<r2d2::PooledConnection>",
+    ),
+    (
+        "std::process::Command",
+        "spawn",
+        "std::io::Result<std::process::Child>",
+    ),
+    (
+        "std::net::TcpListener",
+        "accept",
+        "std::io::Result<(std::net::TcpStream, std::net::SocketAddr)>",
+    ),
 ];
 
 /// External builder types whose methods return the builder itself, so a
@@ -479,6 +571,59 @@ pub(crate) const BUILDERS: &[(&str, &[&str])] = &[
             "stderr",
             "uid",
             "gid",
+        ],
+    ),
+    (
+        "reqwest::blocking::RequestBuilder",
+        &[
+            "header",
+            "headers",
+            "body",
+            "json",
+            "form",
+            "query",
+            "timeout",
+            "basic_auth",
+            "bearer_auth",
+            "multipart",
+            "version",
+        ],
+    ),
+    (
+        "reqwest::blocking::ClientBuilder",
+        &[
+            "timeout",
+            "connect_timeout",
+            "user_agent",
+            "default_headers",
+            "http1_only",
+            "http2_prior_knowledge",
+            "danger_accept_invalid_certs",
+            "redirect",
+            "proxy",
+            "no_proxy",
+            "pool_max_idle_per_host",
+            "gzip",
+            "cookie_store",
+            "tcp_nodelay",
+        ],
+    ),
+    (
+        "postgres::Config",
+        &[
+            "host",
+            "hostaddr",
+            "port",
+            "user",
+            "password",
+            "dbname",
+            "options",
+            "application_name",
+            "connect_timeout",
+            "ssl_mode",
+            "keepalives",
+            "target_session_attrs",
+            "channel_binding",
         ],
     ),
     (
@@ -574,6 +719,11 @@ impl Lists {
     pub(crate) fn breaker(&self, path: &str) -> bool {
         self.user.breakers.iter().any(|p| matches(p, path))
             || BREAKERS.iter().any(|p| matches(p, path))
+    }
+
+    /// `path` calls the closure it is given before it returns.
+    pub(crate) fn caller(&self, path: &str) -> bool {
+        CALLERS.iter().any(|p| matches(p, path))
     }
 
     /// Why `path` blocks, if it does (the user's list first).

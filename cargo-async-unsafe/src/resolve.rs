@@ -66,6 +66,8 @@ pub(crate) struct Scope<'a> {
     pub(crate) krate: usize,
     pub(crate) module: usize,
     pub(crate) func: Option<&'a FnIr>,
+    /// The line the name is used on: a local is its latest binding above.
+    pub(crate) at: usize,
 }
 
 const DEPTH: usize = 12;
@@ -151,6 +153,7 @@ impl<'a> Program<'a> {
                         krate: k,
                         module: m,
                         func: None,
+                        at: usize::MAX,
                     };
                     let owner = p.owner_path(scope, f);
                     p.by_path.entry(join(&owner, &f.name)).or_default().push(id);
@@ -245,6 +248,7 @@ impl<'a> Program<'a> {
             krate: id.krate,
             module: id.module,
             func: None,
+            at: usize::MAX,
         };
         let mut p = self.owner_path(scope, f);
         p.push(f.name.clone());
@@ -349,6 +353,8 @@ impl<'a> Program<'a> {
                 } else if let Some(u) = module
                     .uses
                     .iter()
+                    // `extern crate foo;` names the crate, not itself.
+                    .filter(|u| u.path.len() != 1 || u.path[0] != name)
                     .find(|u| u.alias.as_deref() == Some(name))
                 {
                     let inner = Scope {
@@ -397,6 +403,7 @@ impl<'a> Program<'a> {
                         krate: k,
                         module: m,
                         func: None,
+                        at: usize::MAX,
                     };
                     return Some(self.resolve_path(s, &[name.to_owned()], depth + 1));
                 }
@@ -440,6 +447,7 @@ impl<'a> Program<'a> {
                         krate: k,
                         module: m,
                         func: None,
+                        at: usize::MAX,
                     };
                     let mut target = self.resolve_path(s, &u.path, depth + 1);
                     // A dependency's items keep the public path its users
@@ -451,6 +459,32 @@ impl<'a> Program<'a> {
                     }
                     target.extend(canon[i + 1..].iter().cloned());
                     return self.normalize(target, depth + 1);
+                }
+            }
+            // A glob re-export of another crate (`pub use r2d2::*;` in
+            // diesel's `r2d2` module): the name is that crate's.
+            for &m in ms {
+                let s = Scope {
+                    krate: k,
+                    module: m,
+                    func: None,
+                    at: usize::MAX,
+                };
+                for g in self.module(k, m).uses.iter().filter(|u| u.alias.is_none()) {
+                    let target = self.resolve_path(s, &g.path, depth + 1);
+                    let other = match target.first() {
+                        Some(first) => first != &canon[0],
+                        None => false,
+                    };
+                    let into_dep = target
+                        .first()
+                        .and_then(|f| self.parsed_crate(f))
+                        .is_none_or(|t| !self.crates[t].checked);
+                    if other && into_dep && !self.crates[k].checked {
+                        let mut target = target;
+                        target.extend(canon[i..].iter().cloned());
+                        return self.normalize(target, depth + 1);
+                    }
                 }
             }
             return canon;
@@ -510,6 +544,7 @@ impl<'a> Program<'a> {
                         krate: k,
                         module: m,
                         func: None,
+                        at: usize::MAX,
                     };
                     return self.type_of(s, &self.module(k, m).aliases[i].1, depth + 1);
                 }
@@ -529,6 +564,7 @@ impl<'a> Program<'a> {
             krate: id.krate,
             module: id.module,
             func: Some(self.func(id)),
+            at: usize::MAX,
         }
     }
 
@@ -553,17 +589,25 @@ impl<'a> Program<'a> {
                 if let Some((_, t)) = f.params.iter().rev().find(|(n, _)| n == name) {
                     return self.type_of(scope, t, depth + 1);
                 }
+                // The latest binding above the use; its value is read as of
+                // its own line (`let c = match x { Ok(c) => c, .. }`).
                 f.locals
                     .iter()
                     .rev()
-                    .filter(|(n, _)| n == name)
-                    .find_map(|(_, e)| self.expr_type(scope, e, depth + 1))
+                    .filter(|(n, _, line)| n == name && *line <= scope.at)
+                    .find_map(|(_, e, line)| {
+                        let at = Scope { at: *line, ..scope };
+                        self.expr_type(at, e, depth + 1)
+                    })
             }
             ExprTy::Try(inner) => self.expr_type(scope, inner, depth + 1).map(unwrap_one),
             ExprTy::TupleField(inner, i) => match self.expr_type(scope, inner, depth + 1)? {
                 Ty::Tuple(mut elems) if *i < elems.len() => elems.swap_remove(*i),
                 _ => None,
             },
+            ExprTy::OneOf(branches) => branches
+                .iter()
+                .find_map(|b| self.expr_type(scope, b, depth + 1)),
             ExprTy::FirstArg(inner) => match self.expr_type(scope, inner, depth + 1)? {
                 Ty::Named(_, mut args) if !args.is_empty() => Some(peel(args.swap_remove(0))),
                 _ => None,
@@ -579,6 +623,7 @@ impl<'a> Program<'a> {
                     krate: k,
                     module: m,
                     func: None,
+                    at: usize::MAX,
                 };
                 self.type_of(s, t, depth + 1)
             }
@@ -614,6 +659,12 @@ impl<'a> Program<'a> {
                     {
                         return Some(rt);
                     }
+                    if let Some((.., ret)) = known::METHOD_RETURNS
+                        .iter()
+                        .find(|(t, m, _)| *t == shown && m == name)
+                    {
+                        return external_type(ret);
+                    }
                 }
                 match name.as_str() {
                     "unwrap" | "expect" | "unwrap_or_default" | "unwrap_or_else" | "unwrap_or"
@@ -645,7 +696,11 @@ impl<'a> Program<'a> {
 
     /// Every target a call may mean.
     pub(crate) fn targets(&self, scope: Scope, call: &Call) -> Vec<Resolved> {
-        self.callee_targets(scope, &call.callee)
+        let at = Scope {
+            at: call.line,
+            ..scope
+        };
+        self.callee_targets(at, &call.callee)
     }
 
     /// Every target a callee may mean.
@@ -682,6 +737,7 @@ impl<'a> Program<'a> {
                     krate: k,
                     module: m,
                     func: None,
+                    at: usize::MAX,
                 };
                 if let Some(Ty::Named(c, _)) = self.type_of(s, &self.module(k, m).aliases[i].1, 0) {
                     if let Some(ids) = self.by_path.get(&join(&c, name)) {

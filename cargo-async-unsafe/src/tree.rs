@@ -228,13 +228,13 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
 
 /// A dependency file that marks nothing still matters for its re-exports
 /// (`pub use r2d2::*;` makes `diesel::r2d2::Pool` be `r2d2::Pool`), its
-/// modules and its public type aliases: this keeps those statements, each
+/// modules, `extern crate`s and public type aliases: this keeps those statements, each
 /// from its keyword to its `;`, and drops the rest, so the file is parsed at
 /// a fraction of its size. Statements are lifted out of inline modules and
 /// `cfg`s (a small imprecision); `None` when there are none.
 fn reexports_only(text: &str) -> Option<String> {
     let mut out = String::new();
-    for start in ["pub use ", "pub mod ", "pub type ", "mod "] {
+    for start in ["pub use ", "pub mod ", "pub type ", "mod ", "extern crate "] {
         let mut from = 0;
         while let Some(at) = text[from..].find(start) {
             let begin = from + at;
