@@ -47,6 +47,7 @@ enum Runs {
     No,
 }
 
+#[derive(Clone)]
 enum Step {
     Block {
         callee: String,
@@ -71,10 +72,30 @@ struct Walker<'p, 'a> {
     program: &'p Program<'a>,
     lists: &'p Lists,
     memo: HashMap<FnId, Rc<Vec<Reach>>>,
+    calls_memo: HashMap<FnId, Rc<Vec<Resolved>>>,
+    steps_fn: HashMap<FnId, Step>,
+    steps_ext: HashMap<String, Step>,
 }
 
 impl Walker<'_, '_> {
-    fn step(&self, target: &Target) -> Step {
+    /// What to do with a call's target, decided once per target.
+    fn step(&mut self, target: &Target) -> Step {
+        let cached = match target {
+            Target::Fn(id) => self.steps_fn.get(id),
+            Target::Ext(path) => self.steps_ext.get(path),
+        };
+        if let Some(step) = cached {
+            return step.clone();
+        }
+        let step = self.decide(target);
+        match target {
+            Target::Fn(id) => self.steps_fn.insert(*id, step.clone()),
+            Target::Ext(path) => self.steps_ext.insert(path.clone(), step.clone()),
+        };
+        step
+    }
+
+    fn decide(&self, target: &Target) -> Step {
         match target {
             Target::Fn(id) => {
                 let f = self.program.func(*id);
@@ -127,7 +148,11 @@ impl Walker<'_, '_> {
         )
     }
 
-    fn calls(&self, id: FnId) -> Vec<Resolved> {
+    /// What a synchronous function's own body calls, resolved once.
+    fn calls(&mut self, id: FnId) -> Rc<Vec<Resolved>> {
+        if let Some(c) = self.calls_memo.get(&id) {
+            return Rc::clone(c);
+        }
         let f = self.program.func(id);
         let scope = Scope {
             krate: id.krate,
@@ -135,12 +160,15 @@ impl Walker<'_, '_> {
             func: Some(f),
             at: usize::MAX,
         };
-        f.bodies[0]
+        let calls: Vec<Resolved> = f.bodies[0]
             .calls
             .iter()
             .filter(|c| !c.allowed)
             .flat_map(|c| self.call_targets(scope, c))
-            .collect()
+            .collect();
+        let calls = Rc::new(calls);
+        self.calls_memo.insert(id, Rc::clone(&calls));
+        calls
     }
 
     /// A call's targets, less certain (or none) when a closure's host may
@@ -207,7 +235,7 @@ impl Walker<'_, '_> {
         let mut visited = HashSet::from([start]);
         let mut queue = VecDeque::from([(start, vec![self.label(start)], true)]);
         while let Some((id, chain, certain)) = queue.pop_front() {
-            for r in self.calls(id) {
+            for r in self.calls(id).iter() {
                 match self.step(&r.target) {
                     Step::Block {
                         callee,
@@ -248,6 +276,9 @@ pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
         program,
         lists,
         memo: HashMap::new(),
+        calls_memo: HashMap::new(),
+        steps_fn: HashMap::new(),
+        steps_ext: HashMap::new(),
     };
     let mut findings = Vec::new();
     for (k, c) in program.crates.iter().enumerate() {

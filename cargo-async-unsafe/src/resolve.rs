@@ -19,7 +19,9 @@
 //! module tree are told apart but a type reached through an unresolvable path
 //! is not.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use crate::known;
 use crate::parse::{Call, Callee, ExprTy, FnIr, ModuleIr, TypeIr};
@@ -72,10 +74,16 @@ pub(crate) struct Scope<'a> {
 
 const DEPTH: usize = 12;
 
+/// The canonical paths a module's glob imports lead to.
+type GlobTargets = Rc<Vec<Vec<String>>>;
+
 /// The crates and the indexes built over them.
 pub(crate) struct Program<'a> {
     pub(crate) crates: &'a [Crate],
     lib_by_name: HashMap<&'a str, usize>,
+    /// The names each module declares: free functions, types, traits,
+    /// aliases, child modules.
+    declared: Vec<Vec<HashSet<&'a str>>>,
     modules: Vec<HashMap<&'a [String], Vec<usize>>>,
     by_path: HashMap<String, Vec<FnId>>,
     by_trait: HashMap<(String, String), Vec<FnId>>,
@@ -84,6 +92,8 @@ pub(crate) struct Program<'a> {
     structs: HashMap<String, (usize, usize, usize)>,
     aliases: HashMap<String, (usize, usize, usize)>,
     traits: HashSet<String>,
+    /// Memo of [`Program::glob_targets`].
+    globs: RefCell<HashMap<(usize, usize), GlobTargets>>,
 }
 
 fn key(krate: usize) -> String {
@@ -114,9 +124,30 @@ impl<'a> Program<'a> {
                 map
             })
             .collect();
+        let declared = crates
+            .iter()
+            .map(|c| {
+                c.modules
+                    .iter()
+                    .map(|m| {
+                        let fns = m
+                            .fns
+                            .iter()
+                            .filter(|f| f.self_ty.is_none() && !f.in_trait_def)
+                            .map(|f| f.name.as_str());
+                        fns.chain(m.types.iter().map(String::as_str))
+                            .chain(m.traits.iter().map(String::as_str))
+                            .chain(m.aliases.iter().map(|(a, _)| a.as_str()))
+                            .chain(m.children.iter().map(String::as_str))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
         let mut p = Program {
             crates,
             lib_by_name,
+            declared,
             modules,
             by_path: HashMap::new(),
             by_trait: HashMap::new(),
@@ -125,6 +156,7 @@ impl<'a> Program<'a> {
             structs: HashMap::new(),
             aliases: HashMap::new(),
             traits: HashSet::new(),
+            globs: RefCell::new(HashMap::new()),
         };
         for (k, c) in crates.iter().enumerate() {
             for (m, module) in c.modules.iter().enumerate() {
@@ -275,14 +307,9 @@ pub(crate) fn short_name(f: &FnIr) -> String {
 }
 
 impl<'a> Program<'a> {
-    fn declares(&self, m: &ModuleIr, name: &str) -> bool {
-        m.fns
-            .iter()
-            .any(|f| f.self_ty.is_none() && !f.in_trait_def && f.name == name)
-            || m.types.iter().any(|t| t == name)
-            || m.traits.iter().any(|t| t == name)
-            || m.aliases.iter().any(|(a, _)| a == name)
-            || m.children.iter().any(|c| c == name)
+    /// Module `m` of crate `k` declares an item (or a child module) `name`.
+    fn declares(&self, k: usize, m: usize, name: &str) -> bool {
+        self.declared[k][m].contains(name)
     }
 
     fn modules_at(&self, krate: usize, path: &[String]) -> &[usize] {
@@ -362,7 +389,7 @@ impl<'a> Program<'a> {
                         ..scope
                     };
                     with(self.resolve_path(inner, &u.path, depth + 1), rest)
-                } else if self.declares(module, name) {
+                } else if self.declares(scope.krate, scope.module, name) {
                     with(self.module_path(scope.krate, scope.module), segs)
                 } else if let Some(found) = self.through_globs(scope, name, depth) {
                     with(found, rest)
@@ -380,20 +407,49 @@ impl<'a> Program<'a> {
         self.normalize(base, depth + 1)
     }
 
-    fn through_globs(&self, scope: Scope, name: &str, depth: usize) -> Option<Vec<String>> {
+    /// Where the glob imports of a module lead, worked out once per module.
+    fn glob_targets(&self, scope: Scope, depth: usize) -> GlobTargets {
+        let key = (scope.krate, scope.module);
+        if let Some(t) = self.globs.borrow().get(&key) {
+            return Rc::clone(t);
+        }
         let module = self.module(scope.krate, scope.module);
-        for g in module.uses.iter().filter(|u| u.alias.is_none()) {
-            let inner = Scope {
-                func: None,
-                ..scope
-            };
-            let target = self.resolve_path(inner, &g.path, depth + 1);
+        let inner = Scope {
+            func: None,
+            at: usize::MAX,
+            ..scope
+        };
+        let targets: Vec<Vec<String>> = module
+            .uses
+            .iter()
+            .filter(|u| u.alias.is_none())
+            .map(|g| self.resolve_path(inner, &g.path, depth + 1))
+            .collect();
+        let targets = Rc::new(targets);
+        // Not cached while a resolution deeper in the recursion may have
+        // been cut short by the depth limit.
+        if depth == 0 {
+            self.globs.borrow_mut().insert(key, Rc::clone(&targets));
+        }
+        targets
+    }
+
+    fn through_globs(&self, scope: Scope, name: &str, depth: usize) -> Option<Vec<String>> {
+        if self
+            .module(scope.krate, scope.module)
+            .uses
+            .iter()
+            .all(|u| u.alias.is_some())
+        {
+            return None;
+        }
+        for target in self.glob_targets(scope, depth).iter() {
             let Some(k) = target.first().and_then(|s| self.parsed_crate(s)) else {
                 continue;
             };
             for &m in self.modules_at(k, &target[1..]) {
                 let tm = self.module(k, m);
-                if self.declares(tm, name) {
+                if self.declares(k, m, name) {
                     let mut p = target.clone();
                     p.push(name.to_owned());
                     return Some(p);
@@ -433,7 +489,7 @@ impl<'a> Program<'a> {
                 i += 1;
                 continue;
             }
-            if ms.iter().any(|&m| self.declares(self.module(k, m), seg)) {
+            if ms.iter().any(|&m| self.declares(k, m, seg)) {
                 return canon;
             }
             for &m in ms {
