@@ -19,7 +19,7 @@
 //! The blocking callees reachable from each synchronous function are computed
 //! once and reused by every root that calls it.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use crate::known::{Lists, Reason};
@@ -190,6 +190,34 @@ impl Walker<'_, '_> {
         targets
     }
 
+    /// A function that runs what it is given off the event loop: configured,
+    /// or handing its parameter to `spawn_blocking`-like calls, or to another
+    /// such function (followed a few levels, for wrappers of wrappers).
+    fn is_breaker(&self, id: FnId, depth: usize) -> bool {
+        let f = self.program.func(id);
+        if f.breaks_param || self.lists.breaker(&self.program.fn_path(id)) {
+            return true;
+        }
+        if depth > 4 || f.param_hosts.is_empty() {
+            return false;
+        }
+        let scope = Scope {
+            krate: id.krate,
+            module: id.module,
+            func: Some(f),
+            at: usize::MAX,
+        };
+        f.param_hosts.iter().any(|callee| {
+            self.program
+                .callee_targets(scope, callee)
+                .iter()
+                .any(|t| match &t.target {
+                    Target::Fn(next) => *next != id && self.is_breaker(*next, depth + 1),
+                    Target::Ext(path) => self.lists.breaker(path),
+                })
+        })
+    }
+
     /// Whether the closure a call is written in runs where it is written.
     fn runs_here(&self, scope: Scope, host: &Host) -> Runs {
         let callee = match host {
@@ -208,11 +236,10 @@ impl Walker<'_, '_> {
         for t in &targets {
             match &t.target {
                 Target::Fn(id) => {
-                    let f = self.program.func(*id);
-                    if f.breaks_param || self.lists.breaker(&self.program.fn_path(*id)) {
+                    if self.is_breaker(*id, 0) {
                         return Runs::No;
                     }
-                    all_call_it &= f.calls_param && t.certain;
+                    all_call_it &= self.program.func(*id).calls_param && t.certain;
                 }
                 Target::Ext(path) => {
                     if self.lists.breaker(path) {
@@ -231,8 +258,10 @@ impl Walker<'_, '_> {
             return Rc::clone(r);
         }
         let mut out = Vec::new();
-        let mut seen_callees = HashSet::new();
-        let mut visited = HashSet::from([start]);
+        // A callee, or a function, first reached on a possible path is
+        // reached again on a certain one: certainty is kept where it exists.
+        let mut seen_callees: HashMap<String, usize> = HashMap::new();
+        let mut visited: HashMap<FnId, bool> = HashMap::from([(start, true)]);
         let mut queue = VecDeque::from([(start, vec![self.label(start)], true)]);
         while let Some((id, chain, certain)) = queue.pop_front() {
             for r in self.calls(id).iter() {
@@ -242,21 +271,34 @@ impl Walker<'_, '_> {
                         short,
                         reason,
                     } => {
-                        if seen_callees.insert(callee.clone()) {
-                            out.push(Reach {
-                                callee,
-                                short,
-                                reason,
-                                chain: chain.clone(),
-                                certain: certain && r.certain,
-                            });
+                        let sure = certain && r.certain;
+                        let reach = Reach {
+                            callee,
+                            short,
+                            reason,
+                            chain: chain.clone(),
+                            certain: sure,
+                        };
+                        match seen_callees.get(&reach.callee) {
+                            None => {
+                                seen_callees.insert(reach.callee.clone(), out.len());
+                                out.push(reach);
+                            }
+                            Some(&i) if sure && !out[i].certain => out[i] = reach,
+                            Some(_) => {}
                         }
                     }
                     Step::Follow(next) => {
-                        if visited.insert(next) {
+                        let sure = certain && r.certain;
+                        let again = match visited.get(&next) {
+                            None => true,
+                            Some(&was) => sure && !was,
+                        };
+                        if again {
+                            visited.insert(next, sure);
                             let mut c = chain.clone();
                             c.push(self.label(next));
-                            queue.push_back((next, c, certain && r.certain));
+                            queue.push_back((next, c, sure));
                         }
                     }
                     Step::Skip => {}
@@ -346,7 +388,28 @@ pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
             }
         }
     }
-    findings.sort();
+    // Of the findings of one call and callee, keep a certain one, then the
+    // shortest chain.
+    findings.sort_by(|a, b| {
+        (
+            &a.file,
+            a.line,
+            a.column,
+            &a.callee,
+            !a.certain,
+            a.chain.len(),
+            &a.chain,
+        )
+            .cmp(&(
+                &b.file,
+                b.line,
+                b.column,
+                &b.callee,
+                !b.certain,
+                b.chain.len(),
+                &b.chain,
+            ))
+    });
     findings.dedup_by(|a, b| {
         (&a.file, a.line, a.column, &a.callee) == (&b.file, b.line, b.column, &b.callee)
     });

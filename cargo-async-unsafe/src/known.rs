@@ -396,6 +396,38 @@ pub(crate) const CALLERS: &[&str] = &[
     "async_unsafe_runtime::allow_on_this_thread",
 ];
 
+/// Items under a blocking prefix (`std::fs::*`, `reqwest::blocking::Response::*`)
+/// that do no I/O: builders, in-memory accessors, non-blocking attempts.
+pub(crate) const NOT_BLOCKING: &[&str] = &[
+    "std::fs::File::options",
+    "std::fs::OpenOptions::new",
+    "std::fs::OpenOptions::read",
+    "std::fs::OpenOptions::write",
+    "std::fs::OpenOptions::append",
+    "std::fs::OpenOptions::truncate",
+    "std::fs::OpenOptions::create",
+    "std::fs::OpenOptions::create_new",
+    "std::fs::OpenOptions::mode",
+    "std::fs::OpenOptions::custom_flags",
+    "std::fs::DirBuilder::new",
+    "std::fs::DirBuilder::recursive",
+    "std::fs::DirBuilder::mode",
+    "std::fs::Permissions::*",
+    "std::fs::FileType::*",
+    "std::fs::Metadata::*",
+    "std::fs::DirEntry::path",
+    "std::fs::DirEntry::file_name",
+    "std::fs::File::try_lock",
+    "std::fs::File::try_lock_shared",
+    "std::fs::File::try_lock_exclusive",
+    "reqwest::blocking::Response::status",
+    "reqwest::blocking::Response::headers",
+    "reqwest::blocking::Response::url",
+    "reqwest::blocking::Response::content_length",
+    "reqwest::blocking::Response::error_for_status",
+    "reqwest::blocking::Response::error_for_status_ref",
+];
+
 /// Free functions whose return type the built-in list needs.
 pub(crate) const RETURNS: &[(&str, &str)] = &[
     ("std::io::stdin", "std::io::Stdin"),
@@ -416,6 +448,8 @@ pub(crate) const RETURNS: &[(&str, &str)] = &[
         "std::io::Result<std::net::UdpSocket>",
     ),
     ("std::path::Path::new", "std::path::Path"),
+    ("std::fs::File::options", "std::fs::OpenOptions"),
+    ("std::fs::OpenOptions::new", "std::fs::OpenOptions"),
     (
         "std::sync::mpsc::channel",
         "(std::sync::mpsc::Sender<_>, std::sync::mpsc::Receiver<_>)",
@@ -557,6 +591,19 @@ pub(crate) const METHOD_RETURNS: &[(&str, &str, &str)] = &[
 /// chain `Command::new("ls").arg("-l").output()` keeps its type.
 pub(crate) const BUILDERS: &[(&str, &[&str])] = &[
     (
+        "std::fs::OpenOptions",
+        &[
+            "read",
+            "write",
+            "append",
+            "truncate",
+            "create",
+            "create_new",
+            "mode",
+            "custom_flags",
+        ],
+    ),
+    (
         "std::process::Command",
         &[
             "arg",
@@ -571,6 +618,19 @@ pub(crate) const BUILDERS: &[(&str, &[&str])] = &[
             "stderr",
             "uid",
             "gid",
+        ],
+    ),
+    (
+        "std::fs::OpenOptions",
+        &[
+            "read",
+            "write",
+            "append",
+            "truncate",
+            "create",
+            "create_new",
+            "mode",
+            "custom_flags",
         ],
     ),
     (
@@ -731,6 +791,9 @@ impl Lists {
         if self.user.blocking.iter().any(|p| matches(p, path)) {
             return Some(Reason::User);
         }
+        if NOT_BLOCKING.iter().any(|p| matches(p, path)) {
+            return None;
+        }
         BUILTIN
             .iter()
             .find(|(p, c)| self.enabled.contains(c) && matches(p, path))
@@ -819,6 +882,10 @@ mod tests {
             );
         }
         for path in [
+            "std::fs::File::options",
+            "std::fs::OpenOptions::write",
+            "std::fs::Metadata::len",
+            "reqwest::blocking::Response::status",
             "tokio::fs::read",
             "reqwest::get",
             "std::thread::spawn",

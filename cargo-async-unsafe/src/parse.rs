@@ -223,6 +223,11 @@ pub(crate) struct FnIr {
     /// It hands one of its parameters to a chain breaker (`fn run<F>(f: F)
     /// { spawn_blocking(f) }`): it is a chain breaker itself.
     pub(crate) breaks_param: bool,
+    /// Calls that one of its parameters is handed to, directly or inside a
+    /// closure that calls it: if one of them is a chain breaker, so is this
+    /// function (`blocking_json_task(f)` → `blocking_task(f)` →
+    /// `spawn_blocking(f)`).
+    pub(crate) param_hosts: Vec<Callee>,
 }
 
 /// An import: `use a::b as c;` (alias `c`) or `use a::b::*;` (glob).
@@ -783,6 +788,7 @@ impl ItemWalker<'_> {
             }],
             calls_param: false,
             breaks_param: false,
+            param_hosts: Vec::new(),
         };
         if let Some(block) = block {
             let mut v = BodyVisitor {
@@ -1034,7 +1040,16 @@ impl BodyVisitor<'_> {
         }
     }
 
+    fn is_param(&self, name: &str) -> bool {
+        self.ir.params.iter().any(|(n, _)| n == name)
+    }
+
     fn record(&mut self, callee: Callee, span: proc_macro2::Span, name_line: usize) {
+        if let (Callee::Path(p), Host::Call(host)) = (&callee, &self.host) {
+            if p.len() == 1 && self.is_param(&p[0]) {
+                self.ir.param_hosts.push((**host).clone());
+            }
+        }
         let Some(body) = self.current else { return };
         let start = span.start();
         let allowed = self.allow.covers(start.line) || self.allow.covers(name_line);
@@ -1121,6 +1136,14 @@ impl BodyVisitor<'_> {
                 };
                 self.hosted(arg, inner);
             } else {
+                if let (Expr::Path(p), Host::Call(callee)) = (arg, &host) {
+                    if p.path
+                        .get_ident()
+                        .is_some_and(|id| self.is_param(&id.unraw().to_string()))
+                    {
+                        self.ir.param_hosts.push((**callee).clone());
+                    }
+                }
                 self.passed_fn(arg, host.clone());
                 self.visit_expr(arg);
             }

@@ -761,6 +761,19 @@ impl<'a> Program<'a> {
 
     /// Every target a callee may mean.
     pub(crate) fn callee_targets(&self, scope: Scope, callee: &Callee) -> Vec<Resolved> {
+        if let (Callee::Path(segs), Some(f)) = (callee, scope.func) {
+            // `f()` where `f` is a parameter or a local (a closure, a fn
+            // pointer) calls that value, not an item of the same name.
+            if let [name] = segs.as_slice() {
+                if f.params.iter().any(|(n, _)| n == name)
+                    || f.locals
+                        .iter()
+                        .any(|(n, _, line)| n == name && *line <= scope.at)
+                {
+                    return Vec::new();
+                }
+            }
+        }
         match callee {
             Callee::Path(segs) => self.path_targets(scope, segs),
             Callee::Method { name, recv } => self.method_targets(scope, name, recv),
