@@ -94,7 +94,14 @@ pub(crate) struct Program<'a> {
     traits: HashSet<String>,
     /// Memo of [`Program::glob_targets`].
     globs: RefCell<HashMap<(usize, usize), GlobTargets>>,
+    /// Memo of [`Program::resolve_path`] outside functions.
+    paths: RefCell<HashMap<PathKey, Vec<String>>>,
+    /// The paths being resolved, to cut cycles.
+    resolving: RefCell<HashSet<PathKey>>,
 }
+
+/// A path as written in a module: crate, module, segments.
+type PathKey = (usize, usize, Vec<String>);
 
 fn key(krate: usize) -> String {
     format!("#{krate}")
@@ -157,6 +164,8 @@ impl<'a> Program<'a> {
             aliases: HashMap::new(),
             traits: HashSet::new(),
             globs: RefCell::new(HashMap::new()),
+            paths: RefCell::new(HashMap::new()),
+            resolving: RefCell::new(HashSet::new()),
         };
         for (k, c) in crates.iter().enumerate() {
             for (m, module) in c.modules.iter().enumerate() {
@@ -323,6 +332,28 @@ impl<'a> Program<'a> {
     /// The canonical path `segs` names in `scope`: first segment `#k` for a
     /// parsed crate, else the external crate's name.
     pub(crate) fn resolve_path(&self, scope: Scope, segs: &[String], depth: usize) -> Vec<String> {
+        if scope.func.is_some() {
+            return self.resolve_uncached(scope, segs, depth);
+        }
+        // Outside a function a path means the same wherever it is asked
+        // from: each (module, path) is resolved once, and a path met again
+        // while it is being resolved (a cycle of imports and globs) is left
+        // as written. Without this, re-exports in large dependencies
+        // branched at every level of the depth limit.
+        let key = (scope.krate, scope.module, segs.to_vec());
+        if let Some(done) = self.paths.borrow().get(&key) {
+            return done.clone();
+        }
+        if !self.resolving.borrow_mut().insert(key.clone()) {
+            return segs.to_vec();
+        }
+        let done = self.resolve_uncached(scope, segs, depth);
+        self.resolving.borrow_mut().remove(&key);
+        self.paths.borrow_mut().insert(key, done.clone());
+        done
+    }
+
+    fn resolve_uncached(&self, scope: Scope, segs: &[String], depth: usize) -> Vec<String> {
         let Some(first) = segs.first() else {
             return Vec::new();
         };
