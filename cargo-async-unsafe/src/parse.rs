@@ -1261,6 +1261,17 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
             line_of(e.pat.span()),
             &mut self.ir.locals,
         );
+        // `for x in rx` calls `IntoIterator::into_iter(rx)`, then `next()`
+        // on it: over a std channel's receiver, a blocking receive each step.
+        let line = line_of(e.expr.span());
+        self.record(
+            Callee::Method {
+                name: "into_iter".into(),
+                recv: expr_ty(&e.expr),
+            },
+            e.expr.span(),
+            line,
+        );
         visit::visit_expr_for_loop(self, e);
     }
 

@@ -673,19 +673,27 @@ impl<'a> Program<'a> {
             }
             ExprTy::Local(name) => {
                 let f = scope.func?;
-                if let Some((_, t)) = f.params.iter().rev().find(|(n, _)| n == name) {
-                    return self.type_of(scope, t, depth + 1);
-                }
-                // The latest binding above the use; its value is read as of
-                // its own line (`let c = match x { Ok(c) => c, .. }`).
-                f.locals
+                // The latest binding above the use, which shadows a
+                // parameter; its value is read as of the line before the
+                // end of its statement (`let c = match x { Ok(c) => c, .. };`
+                // and `let Some(db) = db else { .. };` both resolve).
+                let local = f
+                    .locals
                     .iter()
                     .rev()
                     .filter(|(n, _, line)| n == name && *line <= scope.at)
                     .find_map(|(_, e, line)| {
-                        let at = Scope { at: *line, ..scope };
+                        let at = Scope {
+                            at: line.saturating_sub(1),
+                            ..scope
+                        };
                         self.expr_type(at, e, depth + 1)
-                    })
+                    });
+                if local.is_some() {
+                    return local;
+                }
+                let (_, t) = f.params.iter().rev().find(|(n, _)| n == name)?;
+                self.type_of(scope, t, depth + 1)
             }
             ExprTy::Try(inner) => self.expr_type(scope, inner, depth + 1).map(unwrap_one),
             ExprTy::TupleField(inner, i) => match self.expr_type(scope, inner, depth + 1)? {
@@ -893,7 +901,14 @@ impl<'a> Program<'a> {
     }
 
     fn method_targets(&self, scope: Scope, name: &str, recv: &ExprTy) -> Vec<Resolved> {
-        match self.expr_type(scope, recv, 0) {
+        let ty = self.expr_type(scope, recv, 0);
+        // `Result`/`Option` plumbing and conversions on a value whose type we
+        // took to be the value inside (a guard's `.lock()` read as `T`):
+        // never the outside type's own method, and never blocking.
+        if matches!(&ty, Some(Ty::Named(..))) && is_plumbing(name) {
+            return Vec::new();
+        }
+        match ty {
             Some(Ty::Named(canon, _)) => {
                 if let Some(ids) = self.by_path.get(&join(&canon, name)) {
                     return Self::all(ids);
@@ -998,6 +1013,37 @@ fn join(base: &[String], name: &str) -> String {
     s.push_str("::");
     s.push_str(name);
     s
+}
+
+/// Methods of `Result`, `Option` and the conversion traits, which block
+/// nothing whatever they are called on.
+fn is_plumbing(name: &str) -> bool {
+    matches!(
+        name,
+        "unwrap"
+            | "expect"
+            | "unwrap_or"
+            | "unwrap_or_else"
+            | "unwrap_or_default"
+            | "map_err"
+            | "ok"
+            | "err"
+            | "ok_or"
+            | "ok_or_else"
+            | "is_ok"
+            | "is_err"
+            | "is_some"
+            | "is_none"
+            | "as_ref"
+            | "as_mut"
+            | "as_deref"
+            | "clone"
+            | "into"
+            | "to_owned"
+            | "to_string"
+            | "context"
+            | "with_context"
+    )
 }
 
 /// Smart pointers and guards are transparent to method calls.

@@ -106,6 +106,22 @@ fn calls_inside_macro_bodies() {
     check_fixture("macros", 1);
 }
 
+/// Receivers typed through let-else, if let, match values, Weak::upgrade,
+/// ok_or(..)?, a guard's lock().unwrap(), an extractor wrapper and r2d2's
+/// pool; prelude names (String, Vec) resolve to the std paths a user lists.
+#[test]
+fn receivers_through_everyday_code() {
+    check_fixture("receivers", 1);
+}
+
+/// The APIs beyond the first list, each with its category (io::copy, stdin
+/// lines, TcpListener, UdpSocket, DNS, sync channels, joins, barriers,
+/// condvars, child waits, tokio's blocking_* forms) and the opt-in locks.
+#[test]
+fn more_blocking_apis_in_their_categories() {
+    check_fixture("more_apis", 1);
+}
+
 /// std::thread::sleep, reqwest::blocking::get, Handle::block_on,
 /// Runtime::block_on, futures' block_on, std::fs, Command::output,
 /// Receiver::recv, stdin's read_line; none for their async counterparts or in
