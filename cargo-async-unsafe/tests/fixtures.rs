@@ -103,6 +103,15 @@ fn nothing_found_with_a_file_skipped_is_status_2() {
     check_fixture("broken_only", 2);
 }
 
+/// The mark alone on the line above a call, or on an item's own lines
+/// (attributes included, for functions and `impl` blocks alike) or alone
+/// above them; a mark ending the line above covers that line only, for a
+/// call and for an item (it used to silence the next function).
+#[test]
+fn allow_comments_follow_one_rule_for_calls_and_items() {
+    check_fixture("allow_comments", 1);
+}
+
 #[test]
 fn nothing_found_is_status_0() {
     check_fixture("clean", 0);
