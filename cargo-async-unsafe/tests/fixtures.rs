@@ -112,6 +112,13 @@ fn allow_comments_follow_one_rule_for_calls_and_items() {
     check_fixture("allow_comments", 1);
 }
 
+/// A dependency (`old_util`) whose library is named like a checked
+/// workspace library (`util`): `util::` names the workspace's.
+#[test]
+fn a_checked_library_wins_over_a_dependency_of_the_same_name() {
+    check_fixture("same_lib_name", 1);
+}
+
 #[test]
 fn nothing_found_is_status_0() {
     check_fixture("clean", 0);
