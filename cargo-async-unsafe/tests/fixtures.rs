@@ -119,6 +119,14 @@ fn a_checked_library_wins_over_a_dependency_of_the_same_name() {
     check_fixture("same_lib_name", 1);
 }
 
+/// async fn -> helper -> trait object with two impls -> blocking call: the
+/// helper's hop is certain, the trait object's is not, so both findings are
+/// `possible`.
+#[test]
+fn an_uncertain_hop_past_the_first_makes_the_finding_possible() {
+    check_fixture("dyn_two_hops", 1);
+}
+
 #[test]
 fn nothing_found_is_status_0() {
     check_fixture("clean", 0);
