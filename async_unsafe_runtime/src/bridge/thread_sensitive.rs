@@ -397,7 +397,9 @@ static WAIT_LIMIT: AtomicU64 = AtomicU64::new(1_000_000_000);
 /// error, or, with the `tracing` feature and a subscriber, to a `WARN` event
 /// under the target `async_unsafe` with the fields `waited_ms` and `thread`.
 /// It is made when the call starts, so a call that never starts is never
-/// reported. [`Duration::MAX`] switches the reports off.
+/// reported; a report that panics (a tracing layer, a closed stderr) is
+/// caught, and the call runs all the same. [`Duration::MAX`] switches the
+/// reports off.
 ///
 /// ```
 /// use std::time::Duration;
