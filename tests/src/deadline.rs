@@ -2,6 +2,7 @@
 //! that never serves, a call that never returns) becomes a failure with a
 //! message instead of a test run that hangs until something kills it.
 
+use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::thread;
 use std::time::Duration;
@@ -11,15 +12,24 @@ use std::time::Duration;
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
 /// Runs `f` on a thread of its own and returns what it returns (or resumes
-/// its panic); fails, rather than hanging the test run, if it has not
-/// finished within [`DEADLINE`]. The stuck thread is left behind: the test
-/// process ends with the failure.
+/// its panic). If it has not finished within [`DEADLINE`], ends the whole
+/// test process with a message naming the test: a deadlock usually holds a
+/// process-wide lane, so every later test would wait out its own deadline
+/// too, and the run would end in a timeout rather than a failure.
 pub fn within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let (done, result) = std::sync::mpsc::channel();
     thread::spawn(move || done.send(catch_unwind(AssertUnwindSafe(f))));
     match result.recv_timeout(DEADLINE) {
         Ok(Ok(value)) => value,
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(_) => panic!("deadlock: not finished after {DEADLINE:?}"),
+        Err(_) => {
+            let test = thread::current().name().unwrap_or("a test").to_owned();
+            // Straight to stderr: the test harness captures `eprintln!`.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\ndeadlock: {test} not finished after {DEADLINE:?}; ending the test process"
+            );
+            std::process::exit(101);
+        }
     }
 }
