@@ -222,7 +222,8 @@ mod tests {
             debug.contains("\"msg\"") && debug.contains("\"a::b\""),
             "{debug}"
         );
-        assert!(debug.contains(file!()), "{debug}");
+        // The whole location, `file:line:column`, as a string.
+        assert!(debug.contains(&format!("location: \"{here}\",")), "{debug}");
         assert!(debug.contains("task_id: None"), "{debug}");
         assert_eq!(err.clone().to_string(), err.to_string());
         assert_eq!(err.to_string(), format!("msg (`a::b` at {here})"));

@@ -302,8 +302,11 @@ impl AllowLines {
         self.any.contains(&line) || (line > 1 && self.comment_only.contains(&(line - 1)))
     }
 
-    fn covers_range(&self, first: usize, last: usize) -> bool {
-        (first.saturating_sub(1)..=last).any(|l| self.any.contains(&l))
+    /// The rule of [`covers`](Self::covers) for an item from line `first`
+    /// (its first attribute) to `last` (its name): the mark on one of those
+    /// lines, or alone on the line before.
+    fn covers_item(&self, first: usize, last: usize) -> bool {
+        (first..=last).any(|l| self.any.contains(&l)) || self.covers(first)
     }
 }
 
@@ -630,7 +633,13 @@ impl ItemWalker<'_> {
                 let self_ty = type_ir(&imp.self_ty);
                 let trait_path = imp.trait_.as_ref().map(|(_, p, _)| path_segs(p));
                 let marked = is_marked(&imp.attrs);
-                let allowed = self.allow.covers(line_of(imp.impl_token.span));
+                let line = line_of(imp.impl_token.span);
+                let first = imp
+                    .attrs
+                    .iter()
+                    .map(|a| line_of(a.pound_token.span))
+                    .fold(line, usize::min);
+                let allowed = self.allow.covers_item(first, line);
                 let generics = generics_of(&imp.generics);
                 for it in &imp.items {
                     if let syn::ImplItem::Fn(m) = it {
@@ -769,7 +778,7 @@ impl ItemWalker<'_> {
             is_async: sig.asyncness.is_some(),
             has_receiver: sig.receiver().is_some(),
             marked: ctx.marked || is_marked(attrs),
-            allowed: ctx.allowed || self.allow.covers_range(first, line),
+            allowed: ctx.allowed || self.allow.covers_item(first, line),
             self_ty: ctx.self_ty,
             trait_path: ctx.trait_path,
             in_trait_def: ctx.in_trait_def,

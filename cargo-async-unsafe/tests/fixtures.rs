@@ -158,6 +158,30 @@ fn nothing_found_with_a_file_skipped_is_status_2() {
     check_fixture("broken_only", 2);
 }
 
+/// The mark alone on the line above a call, or on an item's own lines
+/// (attributes included, for functions and `impl` blocks alike) or alone
+/// above them; a mark ending the line above covers that line only, for a
+/// call and for an item (it used to silence the next function).
+#[test]
+fn allow_comments_follow_one_rule_for_calls_and_items() {
+    check_fixture("allow_comments", 1);
+}
+
+/// A dependency (`old_util`) whose library is named like a checked
+/// workspace library (`util`): `util::` names the workspace's.
+#[test]
+fn a_checked_library_wins_over_a_dependency_of_the_same_name() {
+    check_fixture("same_lib_name", 1);
+}
+
+/// async fn -> helper -> trait object with two impls -> blocking call: the
+/// helper's hop is certain, the trait object's is not, so both findings are
+/// `possible`.
+#[test]
+fn an_uncertain_hop_past_the_first_makes_the_finding_possible() {
+    check_fixture("dyn_two_hops", 1);
+}
+
 #[test]
 fn nothing_found_is_status_0() {
     check_fixture("clean", 0);
