@@ -462,10 +462,22 @@ fn generics_of(g: &syn::Generics) -> Vec<(String, Vec<Vec<String>>)> {
 pub(crate) fn expr_ty(e: &Expr) -> ExprTy {
     match e {
         Expr::Path(p) if p.qself.is_none() => {
+            let segs = path_segs(&p.path);
+            let upper = |s: &String| s.starts_with(|c: char| c.is_uppercase());
+            let constant = |s: &String| {
+                s.chars()
+                    .all(|c| c.is_uppercase() || c == '_' || c.is_ascii_digit())
+            };
             if p.path.is_ident("self") {
                 ExprTy::SelfValue
+            } else if segs.len() >= 2 && upper(&segs[segs.len() - 2]) {
+                // `Enum::Variant`: a value of the enum.
+                ExprTy::Ty(TypeIr::Path(segs[..segs.len() - 1].to_vec(), vec![]))
+            } else if segs.last().is_some_and(|l| upper(l) && !constant(l)) {
+                // A unit struct (`Loud`, `store::Disk`), not a CONSTANT.
+                ExprTy::Ty(TypeIr::Path(segs, vec![]))
             } else if let Some(id) = p.path.get_ident() {
-                ExprTy::Local(id.to_string())
+                ExprTy::Local(id.unraw().to_string())
             } else {
                 ExprTy::Unknown
             }
