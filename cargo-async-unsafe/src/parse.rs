@@ -27,6 +27,8 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::{Expr, Item, Pat, Token, Type};
 
+use crate::cfg::Cfg;
+
 /// A type as written, reduced to what method resolution needs.
 #[derive(Clone, Debug)]
 pub(crate) enum TypeIr {
@@ -78,6 +80,12 @@ pub(crate) struct Call {
     pub(crate) column: usize,
     /// An `// async-unsafe: allow` comment covers it.
     pub(crate) allowed: bool,
+    /// The line of that comment.
+    pub(crate) allow_line: Option<usize>,
+    /// 1-based line of the call expression's end.
+    pub(crate) end_line: usize,
+    /// 1-based column (characters) just past the call expression's end.
+    pub(crate) end_column: usize,
 }
 
 /// Which code a body is.
@@ -111,6 +119,11 @@ pub(crate) struct FnIr {
     pub(crate) marked: bool,
     /// `// async-unsafe: allow` on the item.
     pub(crate) allowed: bool,
+    /// The line of that comment.
+    pub(crate) allow_line: Option<usize>,
+    /// A test function: `#[test]`, `#[tokio::test]` (an attribute whose
+    /// path ends in `test`).
+    pub(crate) test: bool,
     /// The `impl` block's self type (None for free functions and trait definitions).
     pub(crate) self_ty: Option<TypeIr>,
     /// The trait implemented, or the trait defining this method.
@@ -150,6 +163,8 @@ pub(crate) struct ModuleIr {
     /// Named fields of structs.
     pub(crate) fields: Vec<(String, Vec<(String, TypeIr)>)>,
     pub(crate) children: Vec<String>,
+    /// Child modules declared under `#[cfg(..)]`, with the condition.
+    pub(crate) gated: Vec<(String, Cfg)>,
 }
 
 /// A file that was read and parsed.
@@ -193,14 +208,40 @@ impl AllowLines {
         AllowLines { any, comment_only }
     }
 
-    /// The mark is on `line`, or alone on the line before.
-    fn covers(&self, line: usize) -> bool {
-        self.any.contains(&line) || (line > 1 && self.comment_only.contains(&(line - 1)))
+    /// The line of the mark that covers `line`: on it, or alone on the
+    /// line before.
+    fn covering(&self, line: usize) -> Option<usize> {
+        if self.any.contains(&line) {
+            Some(line)
+        } else if line > 1 && self.comment_only.contains(&(line - 1)) {
+            Some(line - 1)
+        } else {
+            None
+        }
     }
 
-    fn covers_range(&self, first: usize, last: usize) -> bool {
-        (first.saturating_sub(1)..=last).any(|l| self.any.contains(&l))
+    /// The line of a mark from the line before `first` to `last`.
+    fn covering_range(&self, first: usize, last: usize) -> Option<usize> {
+        (first.saturating_sub(1)..=last).find(|l| self.any.contains(l))
     }
+}
+
+/// The lines of `text` carrying `// async-unsafe: allow`, in order.
+pub(crate) fn allow_comment_lines(text: &str) -> Vec<usize> {
+    let mut lines: Vec<usize> = AllowLines::scan(text).any.into_iter().collect();
+    lines.sort_unstable();
+    lines
+}
+
+/// `#[test]`, `#[tokio::test]`, `#[async_std::test]`: an attribute whose
+/// path ends in `test`.
+fn is_test_fn(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "test")
+    })
 }
 
 /// Reads and parses `path`, the file of module `module` whose submodules'
@@ -445,7 +486,7 @@ impl ItemWalker<'_> {
                 let self_ty = type_ir(&imp.self_ty);
                 let trait_path = imp.trait_.as_ref().map(|(_, p, _)| path_segs(p));
                 let marked = is_marked(&imp.attrs);
-                let allowed = self.allow.covers(line_of(imp.impl_token.span));
+                let allow_line = self.allow.covering(line_of(imp.impl_token.span));
                 let generics = generics_of(&imp.generics);
                 for it in &imp.items {
                     if let syn::ImplItem::Fn(m) = it {
@@ -454,7 +495,7 @@ impl ItemWalker<'_> {
                             trait_path: trait_path.clone(),
                             in_trait_def: false,
                             marked,
-                            allowed,
+                            allow_line,
                             generics: generics.clone(),
                         };
                         let ir =
@@ -474,7 +515,7 @@ impl ItemWalker<'_> {
                             trait_path: Some(vec![name.clone()]),
                             in_trait_def: true,
                             marked,
-                            allowed: false,
+                            allow_line: None,
                             generics: vec![("Self".into(), vec![vec![name.clone()]])],
                         };
                         let ir = self.function(
@@ -522,6 +563,9 @@ impl ItemWalker<'_> {
             Item::Mod(m) => {
                 let name = m.ident.to_string();
                 self.out.modules[index].children.push(name.clone());
+                if let Some(cfg) = Cfg::of_attrs(&m.attrs) {
+                    self.out.modules[index].gated.push((name.clone(), cfg));
+                }
                 let mut sub = path.to_vec();
                 sub.push(name.clone());
                 let explicit = path_attr(&m.attrs);
@@ -573,13 +617,18 @@ impl ItemWalker<'_> {
                 typed_bindings(&pt.pat, &pt.ty, &mut params);
             }
         }
+        let allow_line = ctx
+            .allow_line
+            .or_else(|| self.allow.covering_range(first, line));
         let mut ir = FnIr {
             name: sig.ident.to_string(),
             line,
             is_async: sig.asyncness.is_some(),
             has_receiver: sig.receiver().is_some(),
             marked: ctx.marked || is_marked(attrs),
-            allowed: ctx.allowed || self.allow.covers_range(first, line),
+            allowed: allow_line.is_some(),
+            allow_line,
+            test: is_test_fn(attrs),
             self_ty: ctx.self_ty,
             trait_path: ctx.trait_path,
             in_trait_def: ctx.in_trait_def,
@@ -616,7 +665,7 @@ struct FnCtx {
     trait_path: Option<Vec<String>>,
     in_trait_def: bool,
     marked: bool,
-    allowed: bool,
+    allow_line: Option<usize>,
     generics: Vec<(String, Vec<Vec<String>>)>,
 }
 
@@ -705,12 +754,19 @@ impl BodyVisitor<'_> {
     fn record(&mut self, callee: Callee, span: proc_macro2::Span, name_line: usize) {
         let Some(body) = self.current else { return };
         let start = span.start();
-        let allowed = self.allow.covers(start.line) || self.allow.covers(name_line);
+        let end = span.end();
+        let allow_line = self
+            .allow
+            .covering(start.line)
+            .or_else(|| self.allow.covering(name_line));
         self.ir.bodies[body].calls.push(Call {
             callee,
             line: start.line,
             column: start.column + 1,
-            allowed,
+            allowed: allow_line.is_some(),
+            allow_line,
+            end_line: end.line,
+            end_column: end.column + 1,
         });
     }
 
