@@ -181,7 +181,10 @@ mod tests {
     #[test]
     fn conditions_are_read() {
         assert_eq!(cfg("#[cfg(test)]"), Some(Cfg::Test));
-        assert_eq!(cfg("#[cfg(feature = \"x\")]"), Some(Cfg::Feature("x".into())));
+        assert_eq!(
+            cfg("#[cfg(feature = \"x\")]"),
+            Some(Cfg::Feature("x".into()))
+        );
         assert_eq!(
             cfg("#[cfg(all(test, not(unix)))]"),
             Some(Cfg::All(vec![Cfg::Test, Cfg::Not(Box::new(Cfg::Other))]))
@@ -243,7 +246,13 @@ mod tests {
         let t = |off, test| Gate { off, test };
         assert_eq!(
             g,
-            [t(false, false), t(false, true), t(false, false), t(true, false), t(false, false)]
+            [
+                t(false, false),
+                t(false, true),
+                t(false, false),
+                t(true, false),
+                t(false, false)
+            ]
         );
     }
 }

@@ -48,7 +48,12 @@ struct Args {
     #[arg(long, value_name = "PATH", help_heading = "Manifest Options")]
     manifest_path: Option<PathBuf>,
     /// Package to check (repeatable)
-    #[arg(short, long = "package", value_name = "SPEC", help_heading = "Package Selection")]
+    #[arg(
+        short,
+        long = "package",
+        value_name = "SPEC",
+        help_heading = "Package Selection"
+    )]
     package: Vec<String>,
     /// Check all packages in the workspace
     #[arg(long, alias = "all", help_heading = "Package Selection")]
@@ -80,7 +85,12 @@ struct Args {
     #[arg(long, help_heading = "Target Selection")]
     all_targets: bool,
     /// Space or comma separated list of features to activate
-    #[arg(short = 'F', long, value_name = "FEATURES", help_heading = "Feature Selection")]
+    #[arg(
+        short = 'F',
+        long,
+        value_name = "FEATURES",
+        help_heading = "Feature Selection"
+    )]
     features: Vec<String>,
     /// Activate all available features
     #[arg(long, help_heading = "Feature Selection")]
@@ -132,7 +142,9 @@ enum Color {
 
 impl Args {
     /// `cargo async-unsafe ...` runs us as `cargo-async-unsafe async-unsafe ...`.
-    fn parse_from_env(raw: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Args, clap::Error> {
+    fn parse_from_env(
+        raw: impl IntoIterator<Item = std::ffi::OsString>,
+    ) -> Result<Args, clap::Error> {
         let mut raw: Vec<_> = raw.into_iter().collect();
         if raw.get(1).is_some_and(|a| a == "async-unsafe") {
             raw.remove(1);
@@ -245,22 +257,28 @@ fn main() -> ExitCode {
     let program = resolve::Program::new(&loaded.crates);
     let lists = known::Lists::new(ws.lists.clone());
     let mut findings = graph::find(&program, &lists);
-    if args.exclude_tests || ws.lists.exclude_tests {
-        findings.retain(|f| !f.test);
-    }
     let stale = if args.warn_unused_allows {
-        stale_allows(&ws.root, &loaded.crates, &graph::used_allows(&program, &lists))
+        stale_allows(
+            &ws.root,
+            &loaded.crates,
+            &graph::used_allows(&program, &lists),
+        )
     } else {
         Vec::new()
     };
     // Which target each checked file belongs to (tree::load lists the
-    // targets first, in the workspace's order): for cargo-json records.
+    // targets first, in the workspace's order): for cargo-json records
+    // and the packages' `tests = false`.
     let mut origins = HashMap::new();
     for (krate, target) in loaded.crates.iter().zip(&ws.targets) {
         for file in &krate.files {
             origins.entry(file.clone()).or_insert(target);
         }
     }
+    findings.retain(|f| {
+        let excluded = args.exclude_tests || origins.get(&f.file).is_some_and(|t| t.exclude_tests);
+        !(f.test && excluded)
+    });
     let report = Report {
         findings: &findings,
         stale: &stale,
@@ -312,7 +330,10 @@ mod tests {
             ("sarif", Format::Sarif),
             ("github", Format::Github),
         ] {
-            assert_eq!(args(&["--message-format", flag]).unwrap().message_format, format);
+            assert_eq!(
+                args(&["--message-format", flag]).unwrap().message_format,
+                format
+            );
         }
         assert_eq!(args(&[]).unwrap().message_format, Format::Human);
         let err = args(&["--format", "xml"]).unwrap_err();
@@ -320,7 +341,12 @@ mod tests {
         assert!(!args(&["--help"]).unwrap_err().use_stderr());
         assert!(!args(&["--version"]).unwrap_err().use_stderr());
         assert!(args(&["--manifest-path"]).is_err());
-        assert!(args(&["--bogus"]).unwrap_err().to_string().contains("--bogus"));
+        assert!(
+            args(&["--bogus"])
+                .unwrap_err()
+                .to_string()
+                .contains("--bogus")
+        );
         assert_eq!(args(&["-j", "3"]).unwrap().jobs, Some(3));
         assert!(args(&["--jobs=0"]).is_err());
         // --exclude only with --workspace, as cargo has it.
@@ -330,8 +356,22 @@ mod tests {
     #[test]
     fn cargo_s_flags_become_the_request() {
         let a = args(&[
-            "-p", "a", "--package", "b", "--workspace", "--exclude", "c", "--lib", "--tests",
-            "--features", "x,y", "-F", "z", "--no-default-features", "--offline", "--locked",
+            "-p",
+            "a",
+            "--package",
+            "b",
+            "--workspace",
+            "--exclude",
+            "c",
+            "--lib",
+            "--tests",
+            "--features",
+            "x,y",
+            "-F",
+            "z",
+            "--no-default-features",
+            "--offline",
+            "--locked",
         ])
         .unwrap();
         let r = a.request();
@@ -340,15 +380,40 @@ mod tests {
         assert_eq!(r.exclude, ["c"]);
         assert_eq!(r.features, ["x,y", "z"]);
         let k = Kinds::default();
-        assert_eq!(r.kinds, Kinds { lib: true, tests: true, ..k });
-        let all = args(&["--all-targets", "--all-features"]).unwrap().request();
+        assert_eq!(
+            r.kinds,
+            Kinds {
+                lib: true,
+                tests: true,
+                ..k
+            }
+        );
+        let all = args(&["--all-targets", "--all-features"])
+            .unwrap()
+            .request();
         assert_eq!(
             all.kinds,
-            Kinds { lib: true, bins: true, tests: true, examples: true, benches: true }
+            Kinds {
+                lib: true,
+                bins: true,
+                tests: true,
+                examples: true,
+                benches: true
+            }
         );
         assert!(all.all_features);
-        assert_eq!(args(&["--bins", "--examples", "--benches"]).unwrap().request().kinds,
-            Kinds { bins: true, examples: true, benches: true, ..k });
+        assert_eq!(
+            args(&["--bins", "--examples", "--benches"])
+                .unwrap()
+                .request()
+                .kinds,
+            Kinds {
+                bins: true,
+                examples: true,
+                benches: true,
+                ..k
+            }
+        );
         assert_eq!(args(&[]).unwrap().request().kinds, k);
     }
 

@@ -236,12 +236,9 @@ pub(crate) fn allow_comment_lines(text: &str) -> Vec<usize> {
 /// `#[test]`, `#[tokio::test]`, `#[async_std::test]`: an attribute whose
 /// path ends in `test`.
 fn is_test_fn(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| {
-        a.path()
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "test")
-    })
+    attrs
+        .iter()
+        .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "test"))
 }
 
 /// Reads and parses `path`, the file of module `module` whose submodules'

@@ -84,6 +84,9 @@ pub(crate) struct TargetSpec {
     pub(crate) package_id: PackageId,
     /// The package's manifest.
     pub(crate) manifest_path: PathBuf,
+    /// `tests = false` in the package's (or the workspace's) metadata table:
+    /// findings in its test code are left out.
+    pub(crate) exclude_tests: bool,
     /// The target as cargo describes it (for `cargo-json` records).
     pub(crate) target: cargo_metadata::Target,
 }
@@ -108,7 +111,8 @@ pub(crate) struct UserLists {
     /// Functions that run the closures or functions handed to them off the
     /// event loop (paths, `*::name` or `prefix::*`).
     pub(crate) breakers: Vec<String>,
-    /// `tests = false`: leave findings in test code out.
+    /// `tests = false` in the workspace's table: leave findings in test code
+    /// out (a package's own `tests` is on its [`TargetSpec`]).
     pub(crate) exclude_tests: bool,
 }
 
@@ -182,10 +186,7 @@ pub(crate) fn load(request: &Request) -> Result<Workspace, String> {
                     meta
                 }
                 None => {
-                    return Err(format!(
-                        "`cargo metadata` failed:\n{}",
-                        stderr.trim_end()
-                    ));
+                    return Err(format!("`cargo metadata` failed:\n{}", stderr.trim_end()));
                 }
             }
         }
@@ -205,7 +206,11 @@ pub(crate) fn load(request: &Request) -> Result<Workspace, String> {
 
 /// The first `error:` line of cargo's message, or its first line.
 fn cause(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let first = lines
         .iter()
         .find(|l| l.starts_with("error"))
@@ -375,7 +380,9 @@ fn features_of(meta: &Metadata, package: &Package, request: &Request) -> Vec<Str
 /// The crates `package`'s code names: (name in code, library name), with
 /// or without its dev-dependencies.
 fn deps_of(meta: &Metadata, package: &Package, dev: bool) -> Vec<(String, String)> {
-    let kind_ok = |k: DependencyKind| k == DependencyKind::Normal || (dev && k == DependencyKind::Development);
+    let kind_ok = |k: DependencyKind| {
+        k == DependencyKind::Normal || (dev && k == DependencyKind::Development)
+    };
     let mut out = Vec::new();
     let node = meta
         .resolve
@@ -434,7 +441,11 @@ pub(crate) fn from_metadata(
     let selected = select(meta, request, manifest, &mut ws.warnings)?;
     for (i, package) in meta.packages.iter().enumerate() {
         if !selected.contains(&i) {
-            if let Some(lib) = package.targets.iter().find(|t| t.kind.iter().any(is_lib_kind)) {
+            if let Some(lib) = package
+                .targets
+                .iter()
+                .find(|t| t.kind.iter().any(is_lib_kind))
+            {
                 ws.deps.push(DepSpec {
                     name: lib.name.replace('-', "_"),
                     src_path: lib.src_path.clone().into_std_path_buf(),
@@ -442,22 +453,33 @@ pub(crate) fn from_metadata(
             }
             continue;
         }
+        let mut exclude_tests = ws.lists.exclude_tests;
         if let Some(table) = package.metadata.get("async-unsafe") {
             let origin = format!("[package.metadata.async-unsafe] of `{}`", package.name);
+            let workspace_says = ws.lists.exclude_tests;
             read_lists(table, &origin, &mut ws.lists)?;
+            // `tests` of a package's table is for that package only.
+            exclude_tests = ws.lists.exclude_tests;
+            ws.lists.exclude_tests = workspace_says;
         }
         let features = features_of(meta, package, request);
         let own_lib = lib_name(package);
         for target in &package.targets {
             if target.kind.contains(&TargetKind::CustomBuild)
                 || !wanted(request.kinds, &target.kind)
-                || !target.required_features.iter().all(|f| features.contains(f))
+                || !target
+                    .required_features
+                    .iter()
+                    .all(|f| features.contains(f))
             {
                 continue;
             }
             let is_lib = target.kind.iter().any(is_lib_kind);
             let dev = target.kind.iter().any(|k| {
-                matches!(k, TargetKind::Test | TargetKind::Bench | TargetKind::Example)
+                matches!(
+                    k,
+                    TargetKind::Test | TargetKind::Bench | TargetKind::Example
+                )
             });
             let mut deps = deps_of(meta, package, dev);
             if let (false, Some(lib)) = (is_lib, &own_lib) {
@@ -475,14 +497,17 @@ pub(crate) fn from_metadata(
                 deps,
                 package_id: package.id.clone(),
                 manifest_path: package.manifest_path.clone().into_std_path_buf(),
+                exclude_tests,
                 target: target.clone(),
             });
         }
     }
     if ws.targets.is_empty() {
-        return Err("no target selected: nothing to check (see --lib, --bins, --tests, \
+        return Err(
+            "no target selected: nothing to check (see --lib, --bins, --tests, \
                     --examples, --benches and the targets' required-features)"
-            .into());
+                .into(),
+        );
     }
     Ok(ws)
 }
@@ -498,7 +523,7 @@ fn read_lists(table: &Value, origin: &str, lists: &mut UserLists) -> Result<(), 
             "breakers" => &mut lists.breakers,
             "tests" => {
                 match value.as_bool() {
-                    Some(tests) => lists.exclude_tests |= !tests,
+                    Some(tests) => lists.exclude_tests = !tests,
                     None => return Err(format!("{origin}: `tests` must be true or false")),
                 }
                 continue;
@@ -583,22 +608,46 @@ mod tests {
             Value::Null
         };
         let mut packages = vec![
-            package("a 0.1.0", "a-crate", metadata, vec![
-                target("a-crate", "lib", "/ws/a/src/lib.rs"),
-                target("build-script-build", "custom-build", "/ws/a/build.rs"),
-                target("it", "test", "/ws/a/tests/it.rs"),
-                target("needs-x", "bin", "/ws/a/src/bin/x.rs"),
-                target("demo", "example", "/ws/a/examples/demo.rs"),
-                target("speed", "bench", "/ws/a/benches/speed.rs"),
-            ], renamed),
-            package("b 0.1.0", "b", Value::Null, vec![target("b", "lib", "/ws/b/src/lib.rs")], json!([])),
+            package(
+                "a 0.1.0",
+                "a-crate",
+                metadata,
+                vec![
+                    target("a-crate", "lib", "/ws/a/src/lib.rs"),
+                    target("build-script-build", "custom-build", "/ws/a/build.rs"),
+                    target("it", "test", "/ws/a/tests/it.rs"),
+                    target("needs-x", "bin", "/ws/a/src/bin/x.rs"),
+                    target("demo", "example", "/ws/a/examples/demo.rs"),
+                    target("speed", "bench", "/ws/a/benches/speed.rs"),
+                ],
+                renamed,
+            ),
+            package(
+                "b 0.1.0",
+                "b",
+                Value::Null,
+                vec![target("b", "lib", "/ws/b/src/lib.rs")],
+                json!([]),
+            ),
         ];
         if resolve.is_object() {
-            packages.push(package("dep 1.0.0", "dep", Value::Null, vec![
-                target("dep_lib", "lib", "/reg/dep/src/lib.rs"),
-                target("tool", "bin", "/reg/dep/src/main.rs")], json!([])));
-            packages.push(package("tester 1.0.0", "tester", Value::Null, vec![
-                target("tester", "lib", "/reg/tester/src/lib.rs")], json!([])));
+            packages.push(package(
+                "dep 1.0.0",
+                "dep",
+                Value::Null,
+                vec![
+                    target("dep_lib", "lib", "/reg/dep/src/lib.rs"),
+                    target("tool", "bin", "/reg/dep/src/main.rs"),
+                ],
+                json!([]),
+            ));
+            packages.push(package(
+                "tester 1.0.0",
+                "tester",
+                Value::Null,
+                vec![target("tester", "lib", "/reg/tester/src/lib.rs")],
+                json!([]),
+            ));
         }
         let m = json!({
             "workspace_root": "/ws",
@@ -629,7 +678,13 @@ mod tests {
         let kinds: Vec<_> = ws.targets.iter().map(|t| (t.is_lib, t.test)).collect();
         assert_eq!(
             kinds,
-            [(true, false), (false, true), (false, false), (false, false), (false, true)]
+            [
+                (true, false),
+                (false, true),
+                (false, false),
+                (false, false),
+                (false, true)
+            ]
         );
         let deps: Vec<_> = ws.deps.iter().map(|d| &*d.name).collect();
         assert_eq!(deps, ["b", "dep_lib", "tester"]);
@@ -646,7 +701,11 @@ mod tests {
         assert_eq!(ws.targets[0].deps, [pair("renamed", "dep_lib")]);
         assert_eq!(
             ws.targets[1].deps,
-            [pair("renamed", "dep_lib"), pair("tester", "tester"), pair("a_crate", "a_crate")]
+            [
+                pair("renamed", "dep_lib"),
+                pair("tester", "tester"),
+                pair("a_crate", "a_crate")
+            ]
         );
         // Without the resolve graph: the declared names, the package name as library name.
         let m = meta(Value::Null, false);
@@ -690,7 +749,10 @@ mod tests {
             ..request()
         })
         .unwrap_err();
-        assert_eq!(err, "package `nope` not found in workspace (members: a-crate, b)");
+        assert_eq!(
+            err,
+            "package `nope` not found in workspace (members: a-crate, b)"
+        );
         let ws = ask(Request {
             workspace: true,
             exclude: vec!["a-crate".into(), "zz".into()],
@@ -698,7 +760,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(names(&ws), ["b"]);
-        assert_eq!(ws.warnings, ["excluded package `zz` not found in workspace"]);
+        assert_eq!(
+            ws.warnings,
+            ["excluded package `zz` not found in workspace"]
+        );
         assert_eq!(ws.deps.len(), 3);
         let ws = ask(Request {
             workspace: true,
@@ -715,18 +780,30 @@ mod tests {
         let m = meta(Value::Null, true);
         let a = Some(Path::new("/ws/a-crate/Cargo.toml"));
         let ask = |kinds: Kinds| {
-            let r = Request {
-                kinds,
-                ..request()
-            };
+            let r = Request { kinds, ..request() };
             from_metadata(&m, &r, a).map(|ws| names(&ws).join(" "))
         };
         let k = Kinds::default();
         assert_eq!(ask(Kinds { lib: true, ..k }).unwrap(), "a_crate");
         assert_eq!(ask(Kinds { bins: true, ..k }).unwrap(), "needs_x");
         assert_eq!(ask(Kinds { tests: true, ..k }).unwrap(), "it");
-        assert_eq!(ask(Kinds { examples: true, ..k }).unwrap(), "demo");
-        assert_eq!(ask(Kinds { benches: true, tests: true, ..k }).unwrap(), "it speed");
+        assert_eq!(
+            ask(Kinds {
+                examples: true,
+                ..k
+            })
+            .unwrap(),
+            "demo"
+        );
+        assert_eq!(
+            ask(Kinds {
+                benches: true,
+                tests: true,
+                ..k
+            })
+            .unwrap(),
+            "it speed"
+        );
         // Without feature x, the binary that requires it is left out.
         let mut m = meta(Value::Null, true);
         m.resolve.as_mut().unwrap().nodes[0].features.clear();
@@ -747,14 +824,33 @@ mod tests {
         let ws = from_metadata(&m, &request(), a).unwrap();
         assert_eq!(ws.lists.blocking, ["a::db::*"]);
         assert_eq!(ws.lists.allow, ["w::y", "a::x"]);
-        assert!(!ws.lists.exclude_tests);
+        assert!(!ws.lists.exclude_tests && !ws.targets[0].exclude_tests);
         let more = json!({"async-unsafe": {"enable": ["lock"], "breakers": ["a::run_blocking"], "tests": false}});
         let ws = from_metadata(&meta(more, true), &request(), a).unwrap();
         assert_eq!(ws.lists.enable, [Category::Lock]);
         assert_eq!(ws.lists.breakers, ["a::run_blocking"]);
+        // The package's `tests` is for its own targets, not the others.
+        assert!(!ws.lists.exclude_tests && ws.targets[0].exclude_tests);
+        let all = Request {
+            workspace: true,
+            ..request()
+        };
+        let mut m = meta(json!({"async-unsafe": {"tests": false}}), true);
+        let ws = from_metadata(&m, &all, None).unwrap();
+        let per_target: Vec<_> = ws
+            .targets
+            .iter()
+            .map(|t| (&*t.name, t.exclude_tests))
+            .collect();
+        assert_eq!(per_target.last(), Some(&("b", false)));
+        assert!(per_target[..5].iter().all(|(_, e)| *e));
+        // The workspace's `tests` holds for every package that does not say otherwise.
+        m.workspace_metadata = json!({"async-unsafe": {"tests": false}});
+        m.packages[0].metadata = json!({"async-unsafe": {"tests": true}});
+        let ws = from_metadata(&m, &all, None).unwrap();
+        let per_target: Vec<_> = ws.targets.iter().map(|t| t.exclude_tests).collect();
+        assert_eq!(per_target, [false, false, false, false, false, true]);
         assert!(ws.lists.exclude_tests);
-        let keep = json!({"async-unsafe": {"tests": true}});
-        assert!(!from_metadata(&meta(keep, true), &request(), a).unwrap().lists.exclude_tests);
         let err = from_metadata(
             &meta(json!({"async-unsafe": {"enable": ["locks"]}}), true),
             &request(),
@@ -766,10 +862,22 @@ mod tests {
             "{err}"
         );
         for (bad, says) in [
-            (json!({"async-unsafe": {"blocking": "a::db"}}), "must be an array"),
-            (json!({"async-unsafe": {"blocking": [1]}}), "must hold strings"),
-            (json!({"async-unsafe": {"blockng": []}}), "unknown key `blockng`"),
-            (json!({"async-unsafe": {"tests": "no"}}), "`tests` must be true or false"),
+            (
+                json!({"async-unsafe": {"blocking": "a::db"}}),
+                "must be an array",
+            ),
+            (
+                json!({"async-unsafe": {"blocking": [1]}}),
+                "must hold strings",
+            ),
+            (
+                json!({"async-unsafe": {"blockng": []}}),
+                "unknown key `blockng`",
+            ),
+            (
+                json!({"async-unsafe": {"tests": "no"}}),
+                "`tests` must be true or false",
+            ),
             (json!({"async-unsafe": 3}), "must be a table"),
         ] {
             let err = from_metadata(&meta(bad, true), &request(), a).unwrap_err();

@@ -333,7 +333,10 @@ mod tests {
     fn summaries_count_findings_and_stale_allowances() {
         assert_eq!(summary(0, 0), "no blocking calls in async context\n");
         assert_eq!(summary(1, 0), "warning: 1 blocking call in async context\n");
-        assert_eq!(summary(2, 0), "warning: 2 blocking calls in async context\n");
+        assert_eq!(
+            summary(2, 0),
+            "warning: 2 blocking calls in async context\n"
+        );
         assert_eq!(summary(0, 1), "warning: 1 unused allowance\n");
         assert_eq!(
             summary(3, 2),
