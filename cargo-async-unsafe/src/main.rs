@@ -1,11 +1,15 @@
 //! `cargo async-unsafe`: finds blocking calls reachable from async code,
 //! before the program runs, on stable Rust.
 //!
-//! The path a run takes, one file each: `workspace` (cargo metadata: crates,
-//! dependencies, the user's lists) → `tree` (module trees, parsed in
-//! parallel) → `parse` (files → items and calls) → `resolve` (names → items,
-//! receiver types) → `graph` (async roots, call chains, chain breakers) with
-//! `known` (what blocks) → `report` (rustc-style text or JSON lines).
+//! The path a run takes, one file each: `main` (the command line, with
+//! clap: cargo's flags) → `workspace` (`cargo metadata` through
+//! `cargo_metadata`: the selected packages' targets, features, dependencies,
+//! the user's lists) → `tree` (module trees, parsed in parallel) → `parse`
+//! (files → items and calls) → `cfg` (modules the features compile out,
+//! test-only modules) → `resolve` (names → items, receiver types) → `graph`
+//! (async roots, call chains, chain breakers, used allowances) with `known`
+//! (what blocks, and what to write instead) → `report` (human, json,
+//! cargo-json, sarif or github).
 //!
 //! It is syntactic: it sees what the source says, not what the compiler
 //! infers. What it cannot see is listed in each module's docs and in the
@@ -13,9 +17,10 @@
 //! beyond "every impl", method calls on values of unknown type when several
 //! impls share the name, functions passed by name, crate renames).
 //!
-//! Exit status: 0 nothing found, 1 findings, 2 the input could not be read
-//! (or a file of a checked crate could not be parsed and nothing was found in
-//! the rest: the check is incomplete).
+//! Exit status: 0 nothing found, 1 findings (or, with
+//! `--warn-unused-allows`, stale allowances), 2 the command line or the
+//! input could not be read (or a file of a checked crate could not be parsed
+//! and nothing was found in the rest: the check is incomplete).
 
 mod cfg;
 mod graph;

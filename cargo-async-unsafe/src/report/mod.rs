@@ -371,4 +371,127 @@ mod tests {
         assert!(n[2].1.starts_with("possible"));
         assert_eq!(n[3], (false, "in test code".to_owned()));
     }
+
+    /// A target for the report's origins.
+    fn spec() -> TargetSpec {
+        TargetSpec {
+            name: "a".into(),
+            src_path: "/ws/src/lib.rs".into(),
+            is_lib: true,
+            test: false,
+            features: Vec::new(),
+            deps: Vec::new(),
+            package_id: cargo_metadata::PackageId {
+                repr: "path+file:///ws#a@0.1.0".into(),
+            },
+            manifest_path: "/ws/Cargo.toml".into(),
+            exclude_tests: false,
+            target: serde_json::from_value(serde_json::json!({
+                "name": "a", "kind": ["lib"], "crate_types": ["lib"],
+                "src_path": "/ws/src/lib.rs", "edition": "2021"
+            }))
+            .unwrap(),
+        }
+    }
+
+    /// Every format, for `findings` in files that do not exist.
+    fn render_all(findings: &[Finding]) -> Vec<(Format, String)> {
+        let spec = spec();
+        let origins = HashMap::new();
+        let report = Report {
+            findings,
+            stale: &[],
+            root: Path::new("/nonexistent"),
+            origins: &origins,
+            fallback: &spec,
+            color: false,
+            quiet: false,
+        };
+        [
+            Format::Human,
+            Format::Json,
+            Format::CargoJson,
+            Format::Sarif,
+            Format::Github,
+        ]
+        .into_iter()
+        .map(|f| (f, report.render(f)))
+        .collect()
+    }
+
+    #[test]
+    fn every_category_s_help_line_is_in_every_format() {
+        for category in Category::ALL {
+            let callee = crate::known::BUILTIN
+                .iter()
+                .find(|(_, c)| *c == category)
+                .map(|(p, _)| p.trim_end_matches("::*").to_owned())
+                .unwrap();
+            let f = Finding {
+                callee: callee.clone(),
+                reason: Reason::Builtin(category),
+                ..finding(true)
+            };
+            let help = suggestion(&callee, f.reason);
+            assert!(!help.is_empty());
+            for (format, out) in render_all(&[f]) {
+                let expected = match format {
+                    Format::Human => format!("= help: {help}\n"),
+                    Format::Github => format!("%0Ahelp: {help}"),
+                    Format::Sarif => {
+                        let log: serde_json::Value = serde_json::from_str(&out).unwrap();
+                        let rules = &log["runs"][0]["tool"]["driver"]["rules"];
+                        let rule = rules
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .find(|r| r["id"] == category.name())
+                            .unwrap();
+                        assert_eq!(rule["help"]["text"], category.help());
+                        serde_json::to_string(&format!("\nhelp: {help}"))
+                            .unwrap()
+                            .trim_matches('"')
+                            .to_owned()
+                    }
+                    _ => serde_json::to_string(&help).unwrap(),
+                };
+                assert!(
+                    out.contains(&expected),
+                    "{category:?} in {format:?}: {expected} not in {out}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_help_lines_say_what_to_write_instead() {
+        let help = |callee: &str, category| suggestion(callee, Reason::Builtin(category));
+        assert_eq!(
+            help("std::thread::sleep", Category::Sleep),
+            "use `tokio::time::sleep(..).await`"
+        );
+        assert_eq!(
+            help("std::fs::read", Category::Fs),
+            "use `tokio::fs::read(..).await`"
+        );
+        assert!(help("reqwest::blocking::get", Category::Http).contains("reqwest::Client"));
+        assert!(help("r2d2::Pool::get", Category::Db).contains("spawn_blocking"));
+        assert!(
+            help("tokio::runtime::Handle::block_on", Category::RuntimeBlockOn)
+                .starts_with("`.await` the future")
+        );
+        assert!(suggestion("app::Repo::find", Reason::Marked).contains("sync_to_async"));
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_still_located() {
+        let out = render_all(&[finding(false)]);
+        assert!(out[0].1.contains("--> src/a.rs:3:5\n"), "{}", out[0].1);
+        assert!(out[0].1.contains("= note: possible"), "{}", out[0].1);
+        let record: serde_json::Value =
+            serde_json::from_str(out[2].1.lines().next().unwrap()).unwrap();
+        assert_eq!(record["package_id"], "path+file:///ws#a@0.1.0");
+        assert_eq!(record["message"]["spans"][0]["line_start"], 3);
+        assert_eq!(record["message"]["spans"][0]["column_end"], 16);
+    }
 }
