@@ -23,6 +23,10 @@ pub(crate) struct Crate {
     pub(crate) checked: bool,
     /// A library (other crates may name it).
     pub(crate) is_lib: bool,
+    /// Test code as a whole: a `tests/` or `benches/` target.
+    pub(crate) test: bool,
+    /// The package's features that are on (empty for dependencies).
+    pub(crate) features: Vec<String>,
     /// Files, as reported: relative to the workspace root when under it.
     pub(crate) files: Vec<String>,
     pub(crate) modules: Vec<ModuleIr>,
@@ -113,6 +117,8 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
             name: t.name.clone(),
             checked: true,
             is_lib: t.is_lib,
+            test: t.test,
+            features: t.features.clone(),
             files: Vec::new(),
             modules: Vec::new(),
         });
@@ -135,6 +141,8 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
             name: d.name.clone(),
             checked: false,
             is_lib: true,
+            test: false,
+            features: Vec::new(),
             files: Vec::new(),
             modules: Vec::new(),
         });

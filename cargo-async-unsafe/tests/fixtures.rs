@@ -218,19 +218,48 @@ fn an_unreadable_manifest_is_status_2_with_cargo_s_message() {
 }
 
 #[test]
-fn bad_arguments_are_status_2_and_help_is_0() {
+fn bad_arguments_are_status_2_and_help_and_version_are_0() {
     let out = run(&["--format", "xml"]);
     assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        String::from_utf8(out.stderr)
-            .unwrap()
-            .contains("unknown format `xml`")
+        stderr.contains("invalid value 'xml' for '--message-format <FMT>'")
+            && stderr.contains("[possible values: human, json, cargo-json, sarif, github]"),
+        "{stderr}"
     );
     let out = run(&["async-unsafe", "--help"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .contains("--manifest-path")
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--manifest-path",
+        "--package",
+        "--workspace",
+        "--exclude",
+        "--all-targets",
+        "--lib",
+        "--bins",
+        "--tests",
+        "--examples",
+        "--benches",
+        "--features",
+        "--all-features",
+        "--no-default-features",
+        "--offline",
+        "--locked",
+        "--color",
+        "--quiet",
+        "--jobs",
+        "--message-format",
+        "--exclude-tests",
+        "--warn-unused-allows",
+        "Usage: cargo async-unsafe",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help:\n{help}");
+    }
+    let out = run(&["async-unsafe", "--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("cargo-async-unsafe {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
