@@ -187,9 +187,34 @@ fn operation_name(name: &str) -> String {
             name = shorter;
         }
     }
+    let name = without_inherent_brackets(name);
     for (private, public) in PUBLIC_PATHS {
         if let Some(rest) = name.strip_prefix(private) {
             return format!("{public}{rest}");
+        }
+    }
+    name
+}
+
+/// `<std::process::Command>::status` is `std::process::Command::status`;
+/// a trait's method (`<T as Trait>::f`) keeps its brackets.
+fn without_inherent_brackets(name: &str) -> String {
+    let Some(inside) = name.strip_prefix('<') else {
+        return name.to_string();
+    };
+    let mut depth = 0usize;
+    for (at, c) in inside.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' if depth > 0 => depth -= 1,
+            '>' => {
+                let (ty, rest) = (&inside[..at], &inside[at + 1..]);
+                if ty.contains(" as ") {
+                    break;
+                }
+                return format!("{ty}{rest}");
+            }
+            _ => {}
         }
     }
     name.to_string()
@@ -401,5 +426,17 @@ mod tests {
             "std::net::TcpStream::connect"
         );
         assert_eq!(operation_name("a::b::{{closure}}::{{closure}}"), "a::b");
+        assert_eq!(
+            operation_name("<std::process::Command>::status"),
+            "std::process::Command::status"
+        );
+        assert_eq!(
+            operation_name("<std::vec::Vec<u8>>::push"),
+            "std::vec::Vec<u8>::push"
+        );
+        assert_eq!(
+            operation_name("<&str as std::net::ToSocketAddrs>::to_socket_addrs"),
+            "<&str as std::net::ToSocketAddrs>::to_socket_addrs"
+        );
     }
 }
