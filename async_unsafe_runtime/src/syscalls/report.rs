@@ -182,10 +182,17 @@ const PUBLIC_PATHS: [(&str, &str); 4] = [
 /// `std::thread::functions::sleep` is `std::thread::sleep`.
 fn operation_name(name: &str) -> String {
     let mut name = name;
-    for suffix in ["::{{closure}}", "::inner"] {
-        while let Some(shorter) = name.strip_suffix(suffix) {
-            name = shorter;
+    // Closures (`::{{closure}}`, `::{closure#0}`), helpers and generic
+    // arguments (`::<&str>`) off the end.
+    while let Some((shorter, last)) = name.rsplit_once("::") {
+        let helper = last == "inner"
+            || last.starts_with("{{closure")
+            || last.starts_with("{closure")
+            || last.starts_with('<');
+        if !helper || shorter.is_empty() {
+            break;
         }
+        name = shorter;
     }
     let name = without_inherent_brackets(name);
     for (private, public) in PUBLIC_PATHS {
@@ -329,6 +336,12 @@ fn deny(err: &SynchronousOnlyOperation, frames: Option<&[Frame]>) -> ! {
         let stack = match frames {
             Some(frames) => frames
                 .iter()
+                // Not the hook's own frames: from libc's name on.
+                .skip_while(|frame| {
+                    frame.file.as_deref().is_some_and(|file| {
+                        file.contains("/backtrace-") || file.contains("async_unsafe_runtime")
+                    })
+                })
                 .map(|frame| {
                     format!(
                         "  {} at {}:{}\n",
@@ -426,6 +439,8 @@ mod tests {
             "std::net::TcpStream::connect"
         );
         assert_eq!(operation_name("a::b::{{closure}}::{{closure}}"), "a::b");
+        assert_eq!(operation_name("a::b::{closure#0}::inner"), "a::b");
+        assert_eq!(operation_name("std::fs::read_to_string::<&str>"), "std::fs::read_to_string");
         assert_eq!(
             operation_name("<std::process::Command>::status"),
             "std::process::Command::status"
