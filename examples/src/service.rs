@@ -45,7 +45,9 @@ pub fn router(notes: Store) -> Router {
 }
 
 /// Serves `notes` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight and returns.
+/// requests in flight, closes the store off the event loop (closing SQLite
+/// syncs and removes its journal: blocking calls `--watch` reported when the
+/// last handle was dropped in this task) and returns.
 ///
 /// ```no_run
 /// # async fn demo(notes: examples::notes::Notes) -> std::io::Result<()> {
@@ -58,9 +60,12 @@ pub async fn serve(
     notes: Notes,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(Arc::new(notes)))
+    let notes = Arc::new(notes);
+    let served = axum::serve(listener, router(Arc::clone(&notes)))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    sync_to_async(move || drop(notes)).await;
+    served
 }
 
 async fn add(State(notes): State<Store>, text: String) -> Result<(StatusCode, String), NotesError> {

@@ -115,9 +115,9 @@ fn ten_thousand_requests_through_the_right_routes_make_no_violation() {
     assert_eq!(ok, CLIENTS * EACH);
     let listed = rt.block_on(async {
         let response = http.get(format!("{base}/notes")).send().await.unwrap();
-        response.text().await.unwrap().matches("\"id\"").count()
+        response.text().await.unwrap()
     });
-    assert_eq!(listed, CLIENTS * EACH / 4);
+    assert_eq!(listed.matches("\"id\"").count(), CLIENTS * EACH / 4);
     stop.send(()).unwrap();
     rt.block_on(server).unwrap().unwrap();
     // The last handle on the store, and the folder, go away off the event loop.
