@@ -336,7 +336,10 @@ impl fmt::Debug for SynchronousOnlyOperation {
             .field("message", &self.message)
             .field("function", &self.function())
             .field("location", &self.location.to_string())
-            .field("user_frame", &self.user_frame.as_deref().map(ToString::to_string))
+            .field(
+                "user_frame",
+                &self.user_frame.as_deref().map(ToString::to_string),
+            )
             .field("task_id", &self.task_id)
             .field("backtrace", &self.backtrace().status())
             .finish()

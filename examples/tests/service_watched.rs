@@ -50,10 +50,16 @@ fn the_wrong_sleep_route_is_reported_with_the_handlers_line() {
     let err = &violations[0];
     assert_eq!(err.function(), "std::thread::sleep (clock_nanosleep)");
     let frame = err.user_frame().expect("the handler's frame");
-    assert!(frame.file().ends_with("examples/src/service.rs"), "{frame:?}");
+    assert!(
+        frame.file().ends_with("examples/src/service.rs"),
+        "{frame:?}"
+    );
     assert_eq!(frame.line(), service_line("std::thread::sleep("), "{err}");
     assert!(frame.function().contains("sleep_wrongly"), "{frame:?}");
-    assert!(err.to_string().contains("examples/src/service.rs:"), "{err}");
+    assert!(
+        err.to_string().contains("examples/src/service.rs:"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -94,7 +100,11 @@ fn ten_thousand_requests_through_the_right_routes_make_no_violation() {
                         .unwrap()
                         .parse()
                         .unwrap();
-                    for path in [format!("/notes/{id}"), "/notes/count".into(), format!("/notes/{id}")] {
+                    for path in [
+                        format!("/notes/{id}"),
+                        "/notes/count".into(),
+                        format!("/notes/{id}"),
+                    ] {
                         let response = http.get(format!("{base}{path}")).send().await.unwrap();
                         ok += usize::from(response.status() == 200);
                         response.bytes().await.unwrap();
@@ -107,7 +117,8 @@ fn ten_thousand_requests_through_the_right_routes_make_no_violation() {
         .collect();
     let mut ok = 0;
     for client in clients {
-        let finished = rt.block_on(async { tokio::time::timeout(Duration::from_secs(300), client).await });
+        let finished =
+            rt.block_on(async { tokio::time::timeout(Duration::from_secs(300), client).await });
         let (count, violations) = finished.expect("the clients finish").unwrap();
         assert!(violations.is_empty(), "{violations:#?}");
         ok += count;

@@ -63,13 +63,19 @@ fn echo_server() -> SocketAddr {
 }
 
 fn scratch_file(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("async-unsafe-syscalls-{}-{name}", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "async-unsafe-syscalls-{}-{name}",
+        std::process::id()
+    ))
 }
 
 fn sleep() -> (Vec<Expected>, bool) {
     let line = line!() + 1;
     std::thread::sleep(Duration::from_millis(1));
-    (vec![(&["std::thread::sleep (clock_nanosleep)"], line)], true)
+    (
+        vec![(&["std::thread::sleep (clock_nanosleep)"], line)],
+        true,
+    )
 }
 
 fn read_to_string() -> (Vec<Expected>, bool) {
@@ -99,7 +105,10 @@ fn write() -> (Vec<Expected>, bool) {
 fn metadata() -> (Vec<Expected>, bool) {
     let line = line!() + 1;
     let metadata = std::fs::metadata(THIS_FILE).unwrap();
-    (vec![(&["std::fs::metadata (statx)"], line)], metadata.is_file())
+    (
+        vec![(&["std::fs::metadata (statx)"], line)],
+        metadata.is_file(),
+    )
 }
 
 fn read_dir() -> (Vec<Expected>, bool) {
@@ -130,7 +139,10 @@ fn tcp() -> (Vec<Expected>, bool) {
 fn dns() -> (Vec<Expected>, bool) {
     let line = line!() + 1;
     let found = ("localhost", 80).to_socket_addrs().unwrap().count();
-    (vec![(&["to_socket_addrs", "(getaddrinfo)"], line)], found > 0)
+    (
+        vec![(&["to_socket_addrs", "(getaddrinfo)"], line)],
+        found > 0,
+    )
 }
 
 fn command_status() -> (Vec<Expected>, bool) {
@@ -234,7 +246,9 @@ fn each_blocking_operation_in_each_async_context_names_the_call_and_this_line() 
             }
             // Every violation is the operation's: none of tokio's, none of ours.
             for (function, frame) in &seen.violations {
-                let (file, _) = frame.as_ref().unwrap_or_else(|| panic!("{function}: {what}"));
+                let (file, _) = frame
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{function}: {what}"));
                 assert!(file.ends_with(file!()), "{function}: {what}");
             }
         }
@@ -249,7 +263,10 @@ fn the_same_operations_off_the_event_loop_are_not_violations_and_work() {
         .map(|name| (*name, row(name)(observe)))
         .collect();
     let rt = multi_thread();
-    contexts.push(("sync_to_async", rt.block_on(async { sync_to_async(observe).await })));
+    contexts.push((
+        "sync_to_async",
+        rt.block_on(async { sync_to_async(observe).await }),
+    ));
     contexts.push((
         "sync_to_async thread_sensitive",
         rt.block_on(async { sync_to_async(observe).thread_sensitive().await }),
@@ -285,8 +302,9 @@ fn the_error_names_the_call_and_the_users_line_and_location_is_ours() {
     assert_eq!(frame.line(), line);
     assert!(frame.function().contains("syscalls::"), "{frame:?}");
     assert!(
-        err.to_string()
-            .ends_with(&format!("(`std::thread::sleep (clock_nanosleep)` at {frame})")),
+        err.to_string().ends_with(&format!(
+            "(`std::thread::sleep (clock_nanosleep)` at {frame})"
+        )),
         "{err}"
     );
     // The compiler's location cannot hold a line found at run time: ours.
@@ -334,22 +352,23 @@ fn non_blocking_descriptors_and_dontwait_are_not_violations() {
     syscalls::watch().unwrap();
     let address = echo_server();
     let rt = multi_thread();
-    let (got, violations) = rt.block_on(rt.spawn(capture_violations_in_future(async move {
-        let stream = std::thread::spawn(move || TcpStream::connect(address).unwrap())
-            .join()
-            .unwrap();
-        stream.set_nonblocking(true).unwrap();
-        let mut stream = stream;
-        let mut buf = [0; 4];
-        // Non-blocking: WouldBlock, not a violation.
-        let first = stream.read(&mut buf).map_err(|e| e.kind());
-        stream.set_nonblocking(false).unwrap();
-        // Blocking again (ioctl(FIONBIO) keeps the table true): a violation.
-        stream.write_all(b"pong").unwrap();
-        stream.read_exact(&mut buf).unwrap();
-        (first, buf)
-    })))
-    .unwrap();
+    let (got, violations) = rt
+        .block_on(rt.spawn(capture_violations_in_future(async move {
+            let stream = std::thread::spawn(move || TcpStream::connect(address).unwrap())
+                .join()
+                .unwrap();
+            stream.set_nonblocking(true).unwrap();
+            let mut stream = stream;
+            let mut buf = [0; 4];
+            // Non-blocking: WouldBlock, not a violation.
+            let first = stream.read(&mut buf).map_err(|e| e.kind());
+            stream.set_nonblocking(false).unwrap();
+            // Blocking again (ioctl(FIONBIO) keeps the table true): a violation.
+            stream.write_all(b"pong").unwrap();
+            stream.read_exact(&mut buf).unwrap();
+            (first, buf)
+        })))
+        .unwrap();
     assert_eq!(got, (Err(ErrorKind::WouldBlock), *b"pong"));
     let functions: Vec<_> = violations.iter().map(|v| v.function()).collect();
     assert_eq!(functions.len(), 2, "{functions:?}");
@@ -416,7 +435,10 @@ fn tokio_itself_makes_no_violation() {
             .unwrap();
 
         tokio::time::sleep(Duration::from_millis(2)).await;
-        let found = tokio::net::lookup_host("localhost:80").await.unwrap().count();
+        let found = tokio::net::lookup_host("localhost:80")
+            .await
+            .unwrap()
+            .count();
         println!("to standard output");
         writeln!(std::io::stdout(), "to standard output, uncaptured").unwrap();
         tracing::info!("an event");
@@ -457,7 +479,9 @@ fn errno_is_what_the_real_call_left() {
         .block_on(rt.spawn(capture_violations_in_future(async {
             (
                 open_missing(),
-                std::fs::File::open("/nonexistent/async-unsafe").unwrap_err().kind(),
+                std::fs::File::open("/nonexistent/async-unsafe")
+                    .unwrap_err()
+                    .kind(),
                 kept_on_success(),
             )
         })))
@@ -469,11 +493,16 @@ fn errno_is_what_the_real_call_left() {
     let on_plain_thread = std::thread::spawn(|| {
         (
             open_missing(),
-            std::fs::File::open("/nonexistent/async-unsafe").unwrap_err().kind(),
+            std::fs::File::open("/nonexistent/async-unsafe")
+                .unwrap_err()
+                .kind(),
             kept_on_success(),
         )
     })
     .join()
     .unwrap();
-    assert_eq!(on_plain_thread, (Some(libc::ENOENT), ErrorKind::NotFound, 4242));
+    assert_eq!(
+        on_plain_thread,
+        (Some(libc::ENOENT), ErrorKind::NotFound, 4242)
+    );
 }

@@ -39,8 +39,14 @@ fn warn_mode_lets_the_call_through_and_reports_it_with_the_line() {
         .lines()
         .find(|l| l.contains("std::fs::write (open64)"))
         .unwrap_or_else(|| panic!("no report of open64: {}", out.stderr));
-    assert!(report.starts_with("warning: async-safety violation let through (warn mode)"), "{report}");
-    assert!(report.contains(&format!("{CHILD_SOURCE}:{line}")), "{report}");
+    assert!(
+        report.starts_with("warning: async-safety violation let through (warn mode)"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("{CHILD_SOURCE}:{line}")),
+        "{report}"
+    );
     assert!(report.contains("in tokio task"), "{report}");
     let _ = std::fs::remove_file(&path);
 }
@@ -66,8 +72,14 @@ fn deny_mode_aborts_before_the_call_with_a_report_naming_it_and_the_line() {
         stderr.contains("error: blocking system call in an async context"),
         "{stderr}"
     );
-    assert!(stderr.contains("(`std::fs::write (open64)` at "), "{stderr}");
-    assert!(stderr.contains(&format!("{CHILD_SOURCE}:{line})")), "{stderr}");
+    assert!(
+        stderr.contains("(`std::fs::write (open64)` at "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{CHILD_SOURCE}:{line})")),
+        "{stderr}"
+    );
     // The stack follows the report.
     assert!(stderr.contains("stack:\n"), "{stderr}");
     // Aborted before the call was made: the file was never created.
@@ -83,18 +95,31 @@ fn a_forked_child_from_a_captured_task_is_not_slowed_down() {
     assert_eq!(value(&out.lines, "violations"), "0", "{}", out.stderr);
     // The hazard this guards against was a 5 s wait in the child; leave
     // room for a loaded machine, not for that.
-    assert!(watched <= unwatched + 1000, "watched {watched} ms, unwatched {unwatched} ms");
+    assert!(
+        watched <= unwatched + 1000,
+        "watched {watched} ms, unwatched {unwatched} ms"
+    );
 }
 
 #[test]
 fn a_program_that_never_watches_behaves_as_before() {
     let path = scratch("never");
     let out = run(CHILD, &["never_watched", path.to_str().unwrap()], []);
-    assert_eq!(out.lines, ["watching=false", "worked=true"], "{}", out.stderr);
+    assert_eq!(
+        out.lines,
+        ["watching=false", "worked=true"],
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.is_empty(), "{}", out.stderr);
     let path = scratch("unwatched");
     let out = run(CHILD, &["unwatched", path.to_str().unwrap()], []);
-    assert_eq!(out.lines, ["watching=false", "worked=true"], "{}", out.stderr);
+    assert_eq!(
+        out.lines,
+        ["watching=false", "worked=true"],
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.is_empty(), "{}", out.stderr);
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(scratch("never"));

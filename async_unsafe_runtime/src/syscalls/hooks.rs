@@ -122,17 +122,15 @@ fn set_errno(value: c_int) {
     unsafe { *libc::__errno_location() = value };
 }
 
-/// The hot path, inlined into every hook: one relaxed load when not watching.
+/// Whether hooked calls are judged: the whole cost of a hook when not
+/// watching, a relaxed load before the forwarded call.
 #[inline(always)]
-fn watched<R>(call: &'static Call, blocks: impl FnOnce() -> bool, forward: impl FnOnce() -> R) -> R {
-    if !WATCHING.load(Ordering::Relaxed) {
-        return forward();
-    }
-    judged(call, blocks, forward)
+fn watching() -> bool {
+    WATCHING.load(Ordering::Relaxed)
 }
 
 /// Watching: the rules of the module docs, then the forwarded call.
-#[inline(never)]
+#[inline(always)]
 fn judged<R>(call: &'static Call, blocks: impl FnOnce() -> bool, forward: impl FnOnce() -> R) -> R {
     let Some(_inside) = Inside::enter() else {
         return forward();
@@ -171,8 +169,19 @@ macro_rules! hooks {
             let real = unsafe {
                 std::mem::transmute::<usize, unsafe extern "C" fn($($ty),*) -> $ret>(REAL.get())
             };
-            // SAFETY: the caller's arguments, forwarded as they came.
-            let ret = watched(&CALL, || $blocks, || unsafe { real($($arg),*) });
+            /// Watching: out of line, so the forwarding path sets nothing up.
+            #[cold]
+            #[inline(never)]
+            fn judge(real: unsafe extern "C" fn($($ty),*) -> $ret, $($arg: $ty),*) -> $ret {
+                // SAFETY: the caller's arguments, forwarded as they came.
+                judged(&CALL, || $blocks, || unsafe { real($($arg),*) })
+            }
+            let ret = if watching() {
+                judge(real, $($arg),*)
+            } else {
+                // SAFETY: as above.
+                unsafe { real($($arg),*) }
+            };
             $after(ret);
             ret
         }
@@ -335,8 +344,9 @@ invalidating! {
 unsafe extern "C" fn socket(domain: c_int, kind: c_int, protocol: c_int) -> c_int {
     static REAL: Real = Real::new("socket\0");
     // SAFETY: libc's `socket` has this signature.
-    let real =
-        unsafe { std::mem::transmute::<usize, unsafe extern "C" fn(c_int, c_int, c_int) -> c_int>(REAL.get()) };
+    let real = unsafe {
+        std::mem::transmute::<usize, unsafe extern "C" fn(c_int, c_int, c_int) -> c_int>(REAL.get())
+    };
     // SAFETY: the caller's arguments.
     let fd = unsafe { real(domain, kind, protocol) };
     fd::forget(fd);

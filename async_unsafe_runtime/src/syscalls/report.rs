@@ -380,13 +380,19 @@ mod tests {
     #[test]
     fn files_are_judged_by_path() {
         for (file, expected) in [
+            ("/rustc/0123abcd/library/std/src/thread/mod.rs", Owner::Std),
             (
-                "/rustc/0123abcd/library/std/src/thread/mod.rs",
+                "/home/u/.rustup/toolchains/x/lib/rustlib/src/rust/library/core/src/ops.rs",
                 Owner::Std,
             ),
-            ("/home/u/.rustup/toolchains/x/lib/rustlib/src/rust/library/core/src/ops.rs", Owner::Std),
-            ("/home/u/.cargo/registry/src/index/tokio-1.54.1/src/runtime/mod.rs", Owner::Library),
-            ("/home/u/.cargo/registry/src/index/libc-0.2.191/src/lib.rs", Owner::Library),
+            (
+                "/home/u/.cargo/registry/src/index/tokio-1.54.1/src/runtime/mod.rs",
+                Owner::Library,
+            ),
+            (
+                "/home/u/.cargo/registry/src/index/libc-0.2.191/src/lib.rs",
+                Owner::Library,
+            ),
             ("async_unsafe_runtime/src/syscalls/hooks.rs", Owner::Library),
             ("/work/vendor/tokio/src/fs/mod.rs", Owner::Library),
             ("tests/tests/syscalls.rs", Owner::User),
@@ -409,13 +415,33 @@ mod tests {
     #[test]
     fn the_user_frame_is_the_first_outside_the_libraries_and_the_operation_just_below_it() {
         let frames = [
-            frame("hooks::open64", "async_unsafe_runtime/src/syscalls/hooks.rs", 1),
+            frame(
+                "hooks::open64",
+                "async_unsafe_runtime/src/syscalls/hooks.rs",
+                1,
+            ),
             Frame::default(),
-            frame("std::sys::fs::unix::File::open_c", "/rustc/x/library/std/src/sys/fs/unix.rs", 2),
-            frame("std::fs::read_to_string::inner", "/rustc/x/library/std/src/fs.rs", 3),
-            frame("std::fs::read_to_string", "/rustc/x/library/std/src/fs.rs", 4),
+            frame(
+                "std::sys::fs::unix::File::open_c",
+                "/rustc/x/library/std/src/sys/fs/unix.rs",
+                2,
+            ),
+            frame(
+                "std::fs::read_to_string::inner",
+                "/rustc/x/library/std/src/fs.rs",
+                3,
+            ),
+            frame(
+                "std::fs::read_to_string",
+                "/rustc/x/library/std/src/fs.rs",
+                4,
+            ),
             frame("app::handler::{{closure}}", "src/app.rs", 42),
-            frame("tokio::runtime::task::poll", "/r/tokio-1.54.1/src/runtime/task/mod.rs", 5),
+            frame(
+                "tokio::runtime::task::poll",
+                "/r/tokio-1.54.1/src/runtime/task/mod.rs",
+                5,
+            ),
             frame("app::main", "src/main.rs", 7),
         ];
         let (operation, user) = describe(&frames);
@@ -423,7 +449,10 @@ mod tests {
         let user = user.unwrap();
         assert_eq!((user.file(), user.line()), ("src/app.rs", 42));
         assert_eq!(user.function(), "app::handler::{{closure}}");
-        assert_eq!(describe(&frames[..5]), (Some("std::fs::read_to_string".into()), None));
+        assert_eq!(
+            describe(&frames[..5]),
+            (Some("std::fs::read_to_string".into()), None)
+        );
     }
 
     #[test]
@@ -440,7 +469,10 @@ mod tests {
         );
         assert_eq!(operation_name("a::b::{{closure}}::{{closure}}"), "a::b");
         assert_eq!(operation_name("a::b::{closure#0}::inner"), "a::b");
-        assert_eq!(operation_name("std::fs::read_to_string::<&str>"), "std::fs::read_to_string");
+        assert_eq!(
+            operation_name("std::fs::read_to_string::<&str>"),
+            "std::fs::read_to_string"
+        );
         assert_eq!(
             operation_name("<std::process::Command>::status"),
             "std::process::Command::status"

@@ -15,19 +15,22 @@ fn in_task<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
 /// waits for it: how long it took, and the violations recorded.
 fn forked_child(rt: &tokio::runtime::Runtime) -> (Duration, usize) {
     let started = Instant::now();
-    let (status, violations) = rt.block_on(rt.spawn(capture_violations_in_future(async {
-        let mut command = tokio::process::Command::new("true");
-        // SAFETY: the closure only returns; it runs in the child before exec.
-        unsafe { command.pre_exec(|| Ok(())) };
-        command.status().await.unwrap()
-    })))
-    .unwrap();
+    let (status, violations) = rt
+        .block_on(rt.spawn(capture_violations_in_future(async {
+            let mut command = tokio::process::Command::new("true");
+            // SAFETY: the closure only returns; it runs in the child before exec.
+            unsafe { command.pre_exec(|| Ok(())) };
+            command.status().await.unwrap()
+        })))
+        .unwrap();
     assert!(status.success());
     (started.elapsed(), violations.len())
 }
 
 fn main() {
-    let scenario = std::env::args().nth(1).expect("usage: syscalls_child SCENARIO PATH");
+    let scenario = std::env::args()
+        .nth(1)
+        .expect("usage: syscalls_child SCENARIO PATH");
     let path = std::env::args().nth(2).unwrap_or_default();
     match scenario.as_str() {
         "warn" => {
@@ -36,7 +39,10 @@ fn main() {
             let (line, written) = in_task(move || {
                 let line = line!() + 1;
                 let written = std::fs::write(&path, "warned").is_ok();
-                (line, written && std::fs::read_to_string(&path).unwrap() == "warned")
+                (
+                    line,
+                    written && std::fs::read_to_string(&path).unwrap() == "warned",
+                )
             });
             println!("line={line}");
             println!("written={written}");
