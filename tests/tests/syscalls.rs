@@ -18,7 +18,7 @@ use async_unsafe_runtime::{
     SynchronousOnlyOperation, capture_violations, capture_violations_in_future, sync_to_async,
     syscalls,
 };
-use tests::contexts::rows;
+use tests::contexts::{Row, rows};
 use tests::runtimes::multi_thread;
 
 /// This file, wherever the test runs.
@@ -219,7 +219,7 @@ const SYNC_ROWS: [&str; 4] = [
     "std::thread spawned from a task",
 ];
 
-fn row(name: &str) -> fn(fn() -> Vec<Seen>) -> Vec<Seen> {
+fn row(name: &str) -> Row<Vec<Seen>> {
     rows::<Vec<Seen>>()
         .into_iter()
         .find(|(row, _)| *row == name)

@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn regular_files_block_whatever_o_nonblock_says() {
-        let file = std::fs::File::open(file!()).unwrap();
+        let file = std::fs::File::open(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
         assert!(io_blocks(file.as_raw_fd()));
         assert!(!known_never_blocks(file.as_raw_fd()));
         // SAFETY: setting O_NONBLOCK on our own descriptor.

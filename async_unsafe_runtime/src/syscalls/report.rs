@@ -230,10 +230,14 @@ fn without_inherent_brackets(name: &str) -> String {
 /// The standard library's operation and the user's frame in `frames`.
 fn describe(frames: &[Frame]) -> (Option<String>, Option<UserFrame>) {
     let mut operation = None;
+    // The first run of standard-library frames above the hook: a later one
+    // (`std::rt::lang_start`, far below code without line tables) is not it.
+    let mut run_over = false;
     for frame in frames {
         match owner(frame.file.as_deref()) {
-            Owner::Std => operation = frame.name.as_deref().map(operation_name),
-            Owner::Library => {}
+            Owner::Std if !run_over => operation = frame.name.as_deref().map(operation_name),
+            Owner::Std => {}
+            Owner::Library => run_over = operation.is_some(),
             Owner::User => {
                 let user = UserFrame {
                     function: frame.name.clone().unwrap_or_default(),
