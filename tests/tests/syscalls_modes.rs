@@ -52,6 +52,26 @@ fn warn_mode_lets_the_call_through_and_reports_it_with_the_line() {
 }
 
 #[test]
+fn allow_mode_lets_calls_through_and_reports_the_first_once() {
+    let path = scratch("allow");
+    let out = run(CHILD, &["allow", path.to_str().unwrap()], []);
+    assert_eq!(out.lines, ["written=true"], "{}", out.stderr);
+    // open64, write, open64 and read again: one report for the process.
+    assert_eq!(
+        out.stderr.matches("async-safety guard overridden").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("std::fs::write (open64)"),
+        "{}",
+        out.stderr
+    );
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
 fn deny_mode_aborts_before_the_call_with_a_report_naming_it_and_the_line() {
     let path = scratch("deny");
     let out = Command::new(CHILD)

@@ -50,10 +50,12 @@ pub(super) fn forget(fd: c_int) {
     }
 }
 
-/// Whether descriptor-taking calls leave `fd` alone: 0-2 unless
-/// [`set_standard_streams_exempt`](super::set_standard_streams_exempt)`(false)`.
+/// Whether descriptor-taking calls leave `fd` alone: 0 and 1 unless
+/// [`set_standard_streams_exempt`](super::set_standard_streams_exempt)`(false)`,
+/// and 2 always: the reports are written there, and judging a write to
+/// standard error while std holds its lock would report into that lock.
 pub(super) fn exempt(fd: c_int) -> bool {
-    (0..=2).contains(&fd) && STANDARD_STREAMS_EXEMPT.load(Ordering::Relaxed)
+    fd == 2 || ((0..=1).contains(&fd) && STANDARD_STREAMS_EXEMPT.load(Ordering::Relaxed))
 }
 
 /// Whether reading or writing `fd` may block the thread: the rule of the

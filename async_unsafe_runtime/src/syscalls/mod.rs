@@ -53,7 +53,7 @@
 //! - `poll`, `ppoll`, `select` with a timeout that is not zero.
 //!
 //! Descriptors 0, 1 and 2 are exempt (`println!`, logging to a terminal);
-//! [`set_standard_streams_exempt`] changes that.
+//! [`set_standard_streams_exempt`] changes that for 0 and 1.
 //!
 //! # Where a violation goes
 //!
@@ -228,10 +228,11 @@ pub fn is_watching() -> bool {
 
 static STANDARD_STREAMS_EXEMPT: AtomicBool = AtomicBool::new(true);
 
-/// Whether I/O on descriptors 0, 1 and 2 is exempt (the default: `println!`
-/// and logging to a terminal or a pipe are let through). `false` judges them
-/// like any descriptor: a blocking pipe as standard output is then a
-/// violation.
+/// Whether I/O on standard input and output (descriptors 0 and 1) is exempt
+/// (the default: `println!` and logging to a terminal or a pipe are let
+/// through). `false` judges them like any descriptor: a blocking pipe as
+/// standard output is then a violation. Standard error (2) stays exempt:
+/// the reports are written there.
 ///
 /// ```
 /// use async_unsafe_runtime::syscalls::set_standard_streams_exempt;

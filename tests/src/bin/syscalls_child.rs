@@ -18,8 +18,17 @@ fn forked_child(rt: &tokio::runtime::Runtime) -> (Duration, usize) {
     let (status, violations) = rt
         .block_on(rt.spawn(capture_violations_in_future(async {
             let mut command = tokio::process::Command::new("true");
-            // SAFETY: the closure only returns; it runs in the child before exec.
-            unsafe { command.pre_exec(|| Ok(())) };
+            // A blocking call in the child, before exec, on a copy of this
+            // task thread's thread-locals: judged, it would wait for a stack
+            // reader the child does not have. `nanosleep` is
+            // async-signal-safe.
+            // SAFETY: the closure only sleeps; it runs in the child before exec.
+            unsafe {
+                command.pre_exec(|| {
+                    std::thread::sleep(Duration::from_millis(1));
+                    Ok(())
+                })
+            };
             command.status().await.unwrap()
         })))
         .unwrap();
@@ -45,6 +54,15 @@ fn main() {
                 )
             });
             println!("line={line}");
+            println!("written={written}");
+        }
+        "allow" => {
+            set_override(Override::Allow);
+            syscalls::watch().unwrap();
+            let written = in_task(move || {
+                let first = std::fs::write(&path, "allowed").is_ok();
+                first && std::fs::read_to_string(&path).unwrap() == "allowed"
+            });
             println!("written={written}");
         }
         "deny" => {
