@@ -335,45 +335,49 @@ pub(super) fn blocking_call(call: &'static Call) {
 /// then abort, before the call is made. No unwinding through C.
 #[cold]
 fn deny(err: &SynchronousOnlyOperation, frames: Option<&[Frame]>) -> ! {
-    // One report, even if several threads are caught at once.
-    if !DENYING.swap(true, Ordering::AcqRel) {
-        let stack = match frames {
-            Some(frames) => frames
-                .iter()
-                // Not the hook's own frames: from libc's name on.
-                .skip_while(|frame| {
-                    frame.file.as_deref().is_some_and(|file| {
-                        file.contains("/backtrace-") || file.contains("async_unsafe_runtime")
-                    })
-                })
-                .map(|frame| {
-                    format!(
-                        "  {} at {}:{}\n",
-                        frame.name.as_deref().unwrap_or("<unknown>"),
-                        frame.file.as_deref().unwrap_or("<unknown>"),
-                        frame.line.unwrap_or(0)
-                    )
-                })
-                .collect::<String>(),
-            None => "  (the stack could not be read in time)\n".to_string(),
-        };
-        let task = match err.task_id() {
-            Some(id) => format!(" in tokio task {id}"),
-            None => String::new(),
-        };
-        #[cfg(feature = "tracing")]
-        tracing::error!(
-            target: "async_unsafe",
-            function = err.function(),
-            location = err.site().as_str(),
-            task_id = err.task_id().map(|id| id.to_string()).as_deref(),
-            "blocking system call in an async context: aborting before it is made"
-        );
-        eprintln!(
-            "error: blocking system call in an async context{task}; aborting before it is made \
-             (syscalls::watch under Override::Deny): {err}\nstack:\n{stack}"
-        );
+    // One report, even if several threads are caught at once: the others
+    // wait for the first to finish it and abort the process.
+    if DENYING.swap(true, Ordering::AcqRel) {
+        loop {
+            std::thread::park();
+        }
     }
+    let stack = match frames {
+        Some(frames) => frames
+            .iter()
+            // Not the hook's own frames: from libc's name on.
+            .skip_while(|frame| {
+                frame.file.as_deref().is_some_and(|file| {
+                    file.contains("/backtrace-") || file.contains("async_unsafe_runtime")
+                })
+            })
+            .map(|frame| {
+                format!(
+                    "  {} at {}:{}\n",
+                    frame.name.as_deref().unwrap_or("<unknown>"),
+                    frame.file.as_deref().unwrap_or("<unknown>"),
+                    frame.line.unwrap_or(0)
+                )
+            })
+            .collect::<String>(),
+        None => "  (the stack could not be read in time)\n".to_string(),
+    };
+    let task = match err.task_id() {
+        Some(id) => format!(" in tokio task {id}"),
+        None => String::new(),
+    };
+    #[cfg(feature = "tracing")]
+    tracing::error!(
+        target: "async_unsafe",
+        function = err.function(),
+        location = err.site().as_str(),
+        task_id = err.task_id().map(|id| id.to_string()).as_deref(),
+        "blocking system call in an async context: aborting before it is made"
+    );
+    eprintln!(
+        "error: blocking system call in an async context{task}; aborting before it is made \
+             (syscalls::watch under Override::Deny): {err}\nstack:\n{stack}"
+    );
     std::process::abort()
 }
 
