@@ -24,6 +24,14 @@ use tests::runtimes::multi_thread;
 /// This file, wherever the test runs.
 const THIS_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/syscalls.rs");
 
+/// This file, for libc.
+const THIS_FILE_C: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/syscalls.rs\0").as_bytes(),
+) {
+    Ok(path) => path,
+    Err(_) => panic!("no NUL in the path"),
+};
+
 /// What one blocking operation should be reported as: the words its
 /// `function()` contains and the line of this file that made the call.
 type Expected = (&'static [&'static str], u32);
@@ -374,6 +382,114 @@ fn non_blocking_descriptors_and_dontwait_are_not_violations() {
     assert_eq!(functions.len(), 2, "{functions:?}");
     assert!(functions[0].ends_with("(send)"), "{functions:?}");
     assert!(functions[1].ends_with("(recv)"), "{functions:?}");
+}
+
+#[test]
+fn fcntl_keeps_the_descriptor_table_true_and_dontwait_never_blocks() {
+    syscalls::watch().unwrap();
+    let address = echo_server();
+    let stream = TcpStream::connect(address).unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+    let rt = multi_thread();
+    let (results, violations) = rt
+        .block_on(rt.spawn(capture_violations_in_future(async move {
+            let mut buf = [0u8; 4];
+            // SAFETY (all): our socket and buffer.
+            let mut recv = |flags| unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), 4, flags) };
+            // Blocking mode, but MSG_DONTWAIT: EAGAIN, no violation.
+            let dontwait = recv(libc::MSG_DONTWAIT);
+            // O_NONBLOCK through fcntl, not ioctl: seen, then remembered.
+            let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+            unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+            let nonblocking = recv(0);
+            // Back to blocking through fcntl: the table forgot, a violation.
+            unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+            let mut stream = stream;
+            stream.write_all(b"ping").unwrap();
+            let blocking = recv(0);
+            (dontwait, nonblocking, blocking)
+        })))
+        .unwrap();
+    assert_eq!(results, (-1, -1, 4));
+    let functions: Vec<_> = violations.iter().map(|v| v.function()).collect();
+    assert_eq!(functions.len(), 2, "{functions:?}");
+    assert!(functions[0].ends_with("(send)"), "{functions:?}");
+    assert!(functions[1].ends_with("(recv)"), "{functions:?}");
+}
+
+/// A non-blocking socket read once (remembered as never blocking), closed
+/// behind libc's back, and its number handed out again by `open`: what the
+/// read of that regular file returned, and the violations of the attempt.
+/// `None` when another thread took the number in between.
+fn reuse_a_remembered_number() -> Option<(isize, Vec<SynchronousOnlyOperation>)> {
+    let (read, violations) = capture_violations(|| {
+        let mut buf = [0u8; 4];
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let fd = std::os::fd::IntoRawFd::into_raw_fd(listener);
+        // SAFETY (all): our descriptors and buffer.
+        unsafe {
+            libc::read(fd, buf.as_mut_ptr().cast(), 4);
+            libc::syscall(libc::SYS_close, fd);
+            let reopened = libc::open(THIS_FILE_C.as_ptr(), libc::O_RDONLY);
+            let read = (reopened == fd).then(|| libc::read(reopened, buf.as_mut_ptr().cast(), 4));
+            libc::close(reopened);
+            read
+        }
+    });
+    read.map(|read| (read, violations))
+}
+
+#[test]
+fn a_descriptor_number_handed_out_again_is_judged_afresh() {
+    syscalls::watch().unwrap();
+    let rt = multi_thread();
+    let (read, violations) = rt
+        .block_on(rt.spawn(async { (0..100).find_map(|_| reuse_a_remembered_number()) }))
+        .unwrap()
+        .expect("open() handed out the closed number in one of 100 tries");
+    assert_eq!(read, 4);
+    let functions: Vec<_> = violations.iter().map(|v| v.function()).collect();
+    // The open, then the read of a regular file: judged, not remembered.
+    assert_eq!(functions.len(), 2, "{functions:?}");
+    assert!(functions[0].ends_with("(open)"), "{functions:?}");
+    assert!(functions[1].ends_with("(read)"), "{functions:?}");
+}
+
+#[test]
+fn printing_a_backtrace_is_on_the_default_allow_list() {
+    syscalls::watch().unwrap();
+    let rt = multi_thread();
+    let (text, violations) = rt
+        .block_on(rt.spawn(capture_violations_in_future(async {
+            // Reads debug information from disk: open64, read, mmap.
+            std::backtrace::Backtrace::force_capture().to_string()
+        })))
+        .unwrap();
+    assert!(text.contains("printing_a_backtrace"), "{text}");
+    assert!(violations.is_empty(), "{violations:#?}");
+}
+
+#[test]
+fn syncing_a_file_is_a_violation() {
+    syscalls::watch().unwrap();
+    let path = scratch_file("sync");
+    let file = std::fs::File::create(&path).unwrap();
+    let rt = multi_thread();
+    let (line, violations) = rt
+        .block_on(rt.spawn(capture_violations_in_future(async move {
+            let line = line!() + 1;
+            file.sync_all().unwrap();
+            line
+        })))
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(violations.len(), 1, "{violations:#?}");
+    assert!(
+        violations[0].function().ends_with("(fsync)"),
+        "{violations:#?}"
+    );
+    assert_eq!(violations[0].user_frame().unwrap().line(), line);
 }
 
 #[test]

@@ -100,8 +100,8 @@ fn deny_mode_aborts_before_the_call_with_a_report_naming_it_and_the_line() {
         stderr.contains(&format!("{CHILD_SOURCE}:{line})")),
         "{stderr}"
     );
-    // The stack follows the report.
-    assert!(stderr.contains("stack:\n"), "{stderr}");
+    // The stack follows the report, from the hook on.
+    assert!(stderr.contains("stack:\n  open64 at "), "{stderr}");
     // Aborted before the call was made: the file was never created.
     assert!(!path.exists(), "{path:?} was created");
 }
@@ -119,6 +119,43 @@ fn a_forked_child_from_a_captured_task_is_not_slowed_down() {
         watched <= unwatched + 1000,
         "watched {watched} ms, unwatched {unwatched} ms"
     );
+}
+
+#[test]
+fn standard_output_is_exempt_until_it_is_not_and_standard_error_always() {
+    // The child's standard output is a pipe in blocking mode (this test
+    // reads it), its standard error too.
+    let out = run(CHILD, &["standard_streams"], []);
+    let [
+        exempt,
+        exempt_violations,
+        judged,
+        judged_violations,
+        on_stderr,
+    ] = &out.lines[..]
+    else {
+        panic!("{:?}\n{}", out.lines, out.stderr);
+    };
+    assert_eq!(
+        [exempt, exempt_violations, judged, on_stderr],
+        [
+            "exempt",
+            "exempt_violations=0",
+            "judged",
+            "stderr_violations=0"
+        ],
+        "{}",
+        out.stderr
+    );
+    // One write(1, ..), named with the operation that made it.
+    let function = judged_violations
+        .strip_prefix("judged_violations=")
+        .unwrap();
+    assert!(
+        function.ends_with(" (write)") && !function.contains(','),
+        "{function}"
+    );
+    assert!(function.contains("std::io"), "{function}");
 }
 
 #[test]

@@ -328,13 +328,13 @@ pub(super) fn blocking_call(call: &'static Call) {
     if scope::let_through(&mut built) || allow::let_through(&mut built) {
         return;
     }
-    deny(&err, frames.as_deref())
+    deny(call, &err, frames.as_deref())
 }
 
 /// Under `Override::Deny`: the report on standard error and to `tracing`,
 /// then abort, before the call is made. No unwinding through C.
 #[cold]
-fn deny(err: &SynchronousOnlyOperation, frames: Option<&[Frame]>) -> ! {
+fn deny(call: &Call, err: &SynchronousOnlyOperation, frames: Option<&[Frame]>) -> ! {
     // One report, even if several threads are caught at once: the others
     // wait for the first to finish it and abort the process.
     if DENYING.swap(true, Ordering::AcqRel) {
@@ -345,11 +345,13 @@ fn deny(err: &SynchronousOnlyOperation, frames: Option<&[Frame]>) -> ! {
     let stack = match frames {
         Some(frames) => frames
             .iter()
-            // Not the hook's own frames: from libc's name on.
+            // Not the frames that read the stack: from the hook, named as
+            // libc's function, on.
             .skip_while(|frame| {
-                frame.file.as_deref().is_some_and(|file| {
-                    file.contains("/backtrace-") || file.contains("async_unsafe_runtime")
-                })
+                frames
+                    .iter()
+                    .any(|hook| hook.name.as_deref() == Some(call.libc))
+                    && frame.name.as_deref() != Some(call.libc)
             })
             .map(|frame| {
                 format!(

@@ -87,6 +87,33 @@ fn main() {
             println!("watched_ms={}", watched.as_millis());
             println!("violations={violations}");
         }
+        "standard_streams" => {
+            use std::io::Write;
+            syscalls::watch().unwrap();
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            // Through the raw handle, not print!'s buffer: one write(1, ..).
+            let write_line = |text: &'static str| {
+                rt.block_on(rt.spawn(capture_violations_in_future(async move {
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(text.as_bytes()).unwrap();
+                    out.flush().unwrap();
+                })))
+                .unwrap()
+                .1
+            };
+            let exempt = write_line("exempt\n");
+            println!("exempt_violations={}", exempt.len());
+            syscalls::set_standard_streams_exempt(false);
+            let judged = write_line("judged\n");
+            let functions: Vec<_> = judged.iter().map(|v| v.function()).collect();
+            println!("judged_violations={}", functions.join(","));
+            let ((), on_stderr) = rt
+                .block_on(rt.spawn(capture_violations_in_future(async {
+                    eprintln!("to standard error");
+                })))
+                .unwrap();
+            println!("stderr_violations={}", on_stderr.len());
+        }
         "never_watched" => {
             // The hooks are linked and live, but judge nothing: under Deny,
             // blocking calls in a task go through as they always did.
