@@ -6,8 +6,9 @@
 //!
 //! Selection follows cargo: `-p NAME` (repeatable) selects those workspace
 //! members; `--workspace` every member but the `--exclude`d ones; else the
-//! package whose manifest is the one given (or found from the current
-//! directory, as cargo does), or for a virtual manifest the default members.
+//! default members cargo reports: the package of the manifest given (or of
+//! the current directory), or for a virtual manifest its `default-members`,
+//! else every member.
 //! Of each selected package every target is checked (library, binaries,
 //! tests, examples, benches; not build scripts) unless `--lib`, `--bins`,
 //! `--tests`, `--examples`, `--benches` narrow it; a target whose
@@ -25,7 +26,7 @@
 //! on `cargo metadata --no-deps` with a warning: the dependencies are then
 //! known by their declared names only and their marks are not read.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use cargo_metadata::{
     CargoOpt, DependencyKind, Metadata, MetadataCommand, Package, PackageId, TargetKind,
@@ -169,11 +170,10 @@ pub(crate) fn load(request: &Request) -> Result<Workspace, String> {
     let meta = match cmd.exec() {
         Ok(meta) => meta,
         Err(cargo_metadata::Error::CargoMetadata { stderr }) => {
-            let refused_lock = request.locked && stderr.contains("--locked");
-            let fallback = if refused_lock {
-                None
-            } else {
+            let fallback = if may_fall_back(request.locked, &stderr) {
                 cmd.no_deps().exec().ok()
+            } else {
+                None
             };
             match fallback {
                 Some(meta) => {
@@ -192,16 +192,16 @@ pub(crate) fn load(request: &Request) -> Result<Workspace, String> {
         }
         Err(e) => return Err(format!("could not run `cargo metadata`: {e}")),
     };
-    let manifest = match &request.manifest {
-        Some(m) => Some(m.clone()),
-        None => std::env::current_dir()
-            .ok()
-            .and_then(|dir| find_manifest(&dir)),
-    };
-    let mut ws = from_metadata(&meta, request, manifest.as_deref())?;
+    let mut ws = from_metadata(&meta, request)?;
     warnings.append(&mut ws.warnings);
     ws.warnings = warnings;
     Ok(ws)
+}
+
+/// Whether to try `--no-deps` after `cargo metadata` failed with `stderr`:
+/// not when `--locked` is what refused (the user asked for that check).
+fn may_fall_back(locked: bool, stderr: &str) -> bool {
+    !(locked && stderr.contains("--locked"))
 }
 
 /// The first `error:` line of cargo's message, or its first line.
@@ -221,20 +221,6 @@ fn cause(stderr: &str) -> String {
     match lines.iter().position(|l| *l == "Caused by:") {
         Some(i) if i + 1 < lines.len() => format!("{first} caused by: {}", lines[i + 1]),
         _ => first.to_owned(),
-    }
-}
-
-/// The `Cargo.toml` cargo would use from `dir`: the nearest one above it.
-fn find_manifest(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors()
-        .map(|d| d.join("Cargo.toml"))
-        .find(|m| m.is_file())
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
     }
 }
 
@@ -276,7 +262,6 @@ fn wanted(kinds: Kinds, target: &[TargetKind]) -> bool {
 fn select(
     meta: &Metadata,
     request: &Request,
-    manifest: Option<&Path>,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<usize>, String> {
     let members: Vec<usize> = meta
@@ -318,20 +303,22 @@ fn select(
             .filter(|i| !request.exclude.iter().any(|e| e == name(i)))
             .collect());
     }
-    let own = manifest.and_then(|m| {
-        members
-            .iter()
-            .find(|i| same_file(meta.packages[**i].manifest_path.as_std_path(), m))
-    });
-    if let Some(i) = own {
-        return Ok(vec![*i]);
-    }
+    // Cargo's own default: the package of the manifest (or of the current
+    // directory), else the workspace's `default-members`, else every member.
     if meta.workspace_default_members.is_available() {
         let defaults: &[PackageId] = &meta.workspace_default_members;
         return Ok(members
             .into_iter()
             .filter(|i| defaults.contains(&meta.packages[*i].id))
             .collect());
+    }
+    // Cargo before 1.71 does not say: the resolve graph's root, if any.
+    let root = meta.resolve.as_ref().and_then(|r| r.root.as_ref());
+    if let Some(i) = members
+        .iter()
+        .find(|i| Some(&meta.packages[**i].id) == root)
+    {
+        return Ok(vec![*i]);
     }
     Ok(members)
 }
@@ -422,12 +409,8 @@ fn deps_of(meta: &Metadata, package: &Package, dev: bool) -> Vec<(String, String
     out
 }
 
-/// Reads the metadata: `manifest` is the one the user gave or cargo found.
-pub(crate) fn from_metadata(
-    meta: &Metadata,
-    request: &Request,
-    manifest: Option<&Path>,
-) -> Result<Workspace, String> {
+/// Reads the metadata.
+pub(crate) fn from_metadata(meta: &Metadata, request: &Request) -> Result<Workspace, String> {
     let mut ws = Workspace {
         root: meta.workspace_root.clone().into_std_path_buf(),
         targets: Vec::new(),
@@ -438,7 +421,7 @@ pub(crate) fn from_metadata(
     if let Some(table) = meta.workspace_metadata.get("async-unsafe") {
         read_lists(table, "[workspace.metadata.async-unsafe]", &mut ws.lists)?;
     }
-    let selected = select(meta, request, manifest, &mut ws.warnings)?;
+    let selected = select(meta, request, &mut ws.warnings)?;
     for (i, package) in meta.packages.iter().enumerate() {
         if !selected.contains(&i) {
             if let Some(lib) = package
@@ -653,7 +636,7 @@ mod tests {
             "workspace_root": "/ws",
             "target_directory": "/ws/target",
             "workspace_members": ["a 0.1.0", "b 0.1.0"],
-            "workspace_default_members": ["b 0.1.0"],
+            "workspace_default_members": ["a 0.1.0"],
             "resolve": resolve,
             "packages": packages,
             "metadata": null,
@@ -671,9 +654,9 @@ mod tests {
     }
 
     #[test]
-    fn the_manifest_s_package_is_selected_and_the_rest_are_dependencies() {
+    fn the_default_members_are_selected_and_the_rest_are_dependencies() {
         let m = meta(Value::Null, true);
-        let ws = from_metadata(&m, &request(), Some(Path::new("/ws/a-crate/Cargo.toml"))).unwrap();
+        let ws = from_metadata(&m, &request()).unwrap();
         assert_eq!(names(&ws), ["a_crate", "it", "needs_x", "demo", "speed"]);
         let kinds: Vec<_> = ws.targets.iter().map(|t| (t.is_lib, t.test)).collect();
         assert_eq!(
@@ -690,13 +673,13 @@ mod tests {
         assert_eq!(deps, ["b", "dep_lib", "tester"]);
         assert_eq!(ws.targets[0].features, ["x"]);
         assert_eq!(ws.targets[0].package_id.repr, "a 0.1.0");
-        assert_eq!(ws.root, Path::new("/ws"));
+        assert_eq!(ws.root, std::path::Path::new("/ws"));
     }
 
     #[test]
     fn renamed_and_dev_dependencies_are_named_as_the_code_names_them() {
         let m = meta(Value::Null, true);
-        let ws = from_metadata(&m, &request(), Some(Path::new("/ws/a-crate/Cargo.toml"))).unwrap();
+        let ws = from_metadata(&m, &request()).unwrap();
         let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
         assert_eq!(ws.targets[0].deps, [pair("renamed", "dep_lib")]);
         assert_eq!(
@@ -709,7 +692,7 @@ mod tests {
         );
         // Without the resolve graph: the declared names, the package name as library name.
         let m = meta(Value::Null, false);
-        let ws = from_metadata(&m, &request(), Some(Path::new("/ws/a-crate/Cargo.toml"))).unwrap();
+        let ws = from_metadata(&m, &request()).unwrap();
         assert_eq!(ws.targets[0].deps, [pair("renamed", "dep")]);
         assert_eq!(ws.targets[0].features, ["default", "x"]);
     }
@@ -730,6 +713,7 @@ mod tests {
         assert_eq!(ask(&[], false, true), Vec::<String>::new());
         assert_eq!(ask(&["y"], false, true), ["x", "y"]);
         assert_eq!(ask(&["a-crate/y", "b/z"], false, true), ["x", "y"]);
+        assert_eq!(ask(&["b/y"], false, true), Vec::<String>::new());
         assert_eq!(ask(&[], true, true), ["default", "x", "y"]);
         assert_eq!(ask(&["nope"], false, true), Vec::<String>::new());
     }
@@ -737,7 +721,7 @@ mod tests {
     #[test]
     fn packages_workspace_exclude_and_default_members() {
         let m = meta(Value::Null, true);
-        let ask = |r: Request| from_metadata(&m, &r, None);
+        let ask = |r: Request| from_metadata(&m, &r);
         let ws = ask(Request {
             packages: vec!["b".into()],
             ..request()
@@ -771,17 +755,34 @@ mod tests {
         })
         .unwrap();
         assert_eq!(ws.targets.len(), 6);
-        // No manifest of a member: the default members.
-        assert_eq!(names(&ask(request()).unwrap()), ["b"]);
+        // Without -p or --workspace: the default members cargo reports.
+        assert_eq!(ask(request()).unwrap().targets.len(), 5);
+        let with_defaults = |defaults: Value, root: Value| {
+            let mut v = serde_json::to_value(&m).unwrap();
+            v["workspace_default_members"] = defaults;
+            v["resolve"]["root"] = root;
+            let m: Metadata = serde_json::from_value(v).unwrap();
+            from_metadata(&m, &request()).map(|ws| names(&ws).join(" "))
+        };
+        assert_eq!(with_defaults(json!(["b 0.1.0"]), Value::Null).unwrap(), "b");
+        // From cargo before 1.71, which does not report them: the resolve
+        // root, else every member.
+        assert_eq!(with_defaults(Value::Null, json!("b 0.1.0")).unwrap(), "b");
+        assert_eq!(
+            with_defaults(Value::Null, Value::Null)
+                .unwrap()
+                .split(' ')
+                .count(),
+            6
+        );
     }
 
     #[test]
     fn target_kinds_and_required_features_select_targets() {
         let m = meta(Value::Null, true);
-        let a = Some(Path::new("/ws/a-crate/Cargo.toml"));
         let ask = |kinds: Kinds| {
             let r = Request { kinds, ..request() };
-            from_metadata(&m, &r, a).map(|ws| names(&ws).join(" "))
+            from_metadata(&m, &r).map(|ws| names(&ws).join(" "))
         };
         let k = Kinds::default();
         assert_eq!(ask(Kinds { lib: true, ..k }).unwrap(), "a_crate");
@@ -811,22 +812,21 @@ mod tests {
             kinds: Kinds { bins: true, ..k },
             ..request()
         };
-        let err = from_metadata(&m, &r, a).unwrap_err();
+        let err = from_metadata(&m, &r).unwrap_err();
         assert!(err.starts_with("no target selected"), "{err}");
     }
 
     #[test]
     fn user_lists_are_read_and_bad_ones_refused() {
-        let a = Some(Path::new("/ws/a-crate/Cargo.toml"));
         let good = json!({"async-unsafe": {"blocking": ["a::db::*"], "allow": ["a::x"]}});
         let mut m = meta(good, true);
         m.workspace_metadata = json!({"async-unsafe": {"allow": ["w::y"]}});
-        let ws = from_metadata(&m, &request(), a).unwrap();
+        let ws = from_metadata(&m, &request()).unwrap();
         assert_eq!(ws.lists.blocking, ["a::db::*"]);
         assert_eq!(ws.lists.allow, ["w::y", "a::x"]);
         assert!(!ws.lists.exclude_tests && !ws.targets[0].exclude_tests);
         let more = json!({"async-unsafe": {"enable": ["lock"], "breakers": ["a::run_blocking"], "tests": false}});
-        let ws = from_metadata(&meta(more, true), &request(), a).unwrap();
+        let ws = from_metadata(&meta(more, true), &request()).unwrap();
         assert_eq!(ws.lists.enable, [Category::Lock]);
         assert_eq!(ws.lists.breakers, ["a::run_blocking"]);
         // The package's `tests` is for its own targets, not the others.
@@ -836,7 +836,7 @@ mod tests {
             ..request()
         };
         let mut m = meta(json!({"async-unsafe": {"tests": false}}), true);
-        let ws = from_metadata(&m, &all, None).unwrap();
+        let ws = from_metadata(&m, &all).unwrap();
         let per_target: Vec<_> = ws
             .targets
             .iter()
@@ -847,14 +847,13 @@ mod tests {
         // The workspace's `tests` holds for every package that does not say otherwise.
         m.workspace_metadata = json!({"async-unsafe": {"tests": false}});
         m.packages[0].metadata = json!({"async-unsafe": {"tests": true}});
-        let ws = from_metadata(&m, &all, None).unwrap();
+        let ws = from_metadata(&m, &all).unwrap();
         let per_target: Vec<_> = ws.targets.iter().map(|t| t.exclude_tests).collect();
         assert_eq!(per_target, [false, false, false, false, false, true]);
         assert!(ws.lists.exclude_tests);
         let err = from_metadata(
             &meta(json!({"async-unsafe": {"enable": ["locks"]}}), true),
             &request(),
-            a,
         )
         .unwrap_err();
         assert!(
@@ -880,12 +879,26 @@ mod tests {
             ),
             (json!({"async-unsafe": 3}), "must be a table"),
         ] {
-            let err = from_metadata(&meta(bad, true), &request(), a).unwrap_err();
+            let err = from_metadata(&meta(bad, true), &request()).unwrap_err();
             assert!(
                 err.contains("[package.metadata.async-unsafe] of `a-crate`") && err.contains(says),
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_refused_lock_is_not_worked_around() {
+        assert!(may_fall_back(false, "error: failed to fetch"));
+        assert!(may_fall_back(
+            false,
+            "error: lock file needs updating, --locked"
+        ));
+        assert!(may_fall_back(true, "error: failed to fetch"));
+        assert!(!may_fall_back(
+            true,
+            "error: cannot update the lock file because --locked was passed"
+        ));
     }
 
     #[test]
@@ -896,6 +909,8 @@ mod tests {
             "error: failed to get `x` as a dependency of package `a v0.1.0` caused by: failed to load source for dependency `x`"
         );
         assert_eq!(cause("warning: odd\n"), "warning: odd");
+        // "Caused by:" as the last line: nothing to add.
+        assert_eq!(cause("error: x\nCaused by:\n"), "error: x");
         assert_eq!(cause(""), "no message");
     }
 }

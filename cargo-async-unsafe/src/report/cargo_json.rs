@@ -120,3 +120,35 @@ pub(super) fn render(r: &Report, sources: &Sources) -> String {
     out.push_str("{\"reason\":\"build-finished\",\"success\":true}\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_span_over_several_lines_highlights_each_to_its_end() {
+        let dir = std::env::temp_dir().join(format!("cau-span-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.rs"), "fn f() {\n    x(1,\n      2é);\n}\n").unwrap();
+        let sources = Sources::new(&dir);
+        let place = Place {
+            file: "a.rs".into(),
+            line: 2,
+            column: 5,
+            end_line: 3,
+            end_column: 10,
+        };
+        let span = span(&place, &sources);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            span["text"],
+            json!([
+                {"text": "    x(1,", "highlight_start": 5, "highlight_end": 9},
+                {"text": "      2é);", "highlight_start": 1, "highlight_end": 10},
+            ])
+        );
+        assert_eq!(span["byte_start"], 13);
+        // Up to the `;`: "x(1,\n      2é)" is 14 characters, 15 bytes.
+        assert_eq!(span["byte_end"], 13 + 15);
+    }
+}
