@@ -110,6 +110,12 @@ struct Args {
     /// Report each `// async-unsafe: allow` that silences nothing
     #[arg(long)]
     warn_unused_allows: bool,
+    /// Also show findings that are only possible (a method call on a value
+    /// of unknown type, or a closure given to an unknown function, on the
+    /// way): the human format counts them otherwise; the machine formats
+    /// always carry them, with their confidence
+    #[arg(long)]
+    possible: bool,
     /// Output format
     #[arg(
         long,
@@ -296,6 +302,7 @@ fn main() -> ExitCode {
         fallback: &ws.targets[0],
         color: args.color(),
         quiet: args.quiet,
+        possible: args.possible,
     };
     print!("{}", report.render(args.message_format));
     // An incomplete check says so whatever it found; with findings the
@@ -306,7 +313,10 @@ fn main() -> ExitCode {
             loaded.errors.len()
         );
     }
-    if !findings.is_empty() || !stale.is_empty() {
+    // Findings the user is shown make the status 1: possible ones only
+    // with `--possible` (the machine formats carry them either way).
+    let shown = findings.iter().any(|f| f.certain || args.possible);
+    if shown || !stale.is_empty() {
         ExitCode::from(1)
     } else if !loaded.errors.is_empty() {
         ExitCode::from(2)

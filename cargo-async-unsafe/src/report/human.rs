@@ -1,11 +1,17 @@
 //! The human format: rustc's diagnostics, rendered by `annotate-snippets`
 //! (the renderer rustc uses), with the call's source lines underlined and
-//! `= note:` / `= help:` lines under them; coloured when asked. A summary
-//! line ends the report unless `-q`.
+//! `= note:` / `= help:` lines under them; coloured when asked. Findings
+//! that are only `possible` are counted, not shown, unless `--possible`. A
+//! summary line ends the report unless `-q`.
 
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 
 use super::{Place, Report, STALE_HELP, STALE_TITLE, Sources, notes, summary, title};
+use crate::graph::Finding;
+
+/// The count of one hidden possible finding.
+const POSSIBLE_ONE: &str = "note: 1 more call may block: a method or closure on the way could \
+                            mean something else (`--possible` shows it)\n";
 
 /// One diagnostic, as rustc shows it; no newline at the end.
 pub(super) fn diagnostic(
@@ -52,7 +58,9 @@ pub(super) fn renderer(color: bool) -> Renderer {
 pub(super) fn render(r: &Report, sources: &Sources) -> String {
     let renderer = renderer(r.color);
     let mut out = String::new();
-    for f in r.findings {
+    let (shown, hidden): (Vec<&Finding>, Vec<&Finding>) =
+        r.findings.iter().partition(|f| f.certain || r.possible);
+    for f in shown.iter().copied() {
         out.push_str(&diagnostic(
             &renderer,
             sources,
@@ -73,7 +81,15 @@ pub(super) fn render(r: &Report, sources: &Sources) -> String {
         out.push_str("\n\n");
     }
     if !r.quiet {
-        out.push_str(&summary(r.findings.len(), r.stale.len()));
+        out.push_str(&summary(shown.len(), r.stale.len()));
+        match hidden.len() {
+            0 => {}
+            1 => out.push_str(POSSIBLE_ONE),
+            n => out.push_str(&format!(
+                "note: {n} more calls may block: a method or closure on the way could \
+                 mean something else (`--possible` shows them)\n"
+            )),
+        }
     }
     out
 }

@@ -71,6 +71,8 @@ pub(crate) struct Report<'a> {
     pub(crate) color: bool,
     /// No summary line.
     pub(crate) quiet: bool,
+    /// Show `possible` findings in the human format (always in the others).
+    pub(crate) possible: bool,
 }
 
 impl Report<'_> {
@@ -406,6 +408,7 @@ mod tests {
             fallback: &spec,
             color: false,
             quiet: false,
+            possible: true,
         };
         [
             Format::Human,
