@@ -321,6 +321,17 @@ impl<'a> Program<'a> {
         self.declared[k][m].contains(name)
     }
 
+    /// The library a crate names `name`: a dependency renamed in its
+    /// `Cargo.toml`, or a library of that name.
+    fn crate_named(&self, krate: usize, name: &str) -> Option<&usize> {
+        let renamed = self.crates[krate]
+            .renames
+            .iter()
+            .find(|(code, _)| code == name)
+            .map(|(_, lib)| lib.as_str());
+        self.lib_by_name.get(renamed.unwrap_or(name))
+    }
+
     fn modules_at(&self, krate: usize, path: &[String]) -> &[usize] {
         self.modules[krate].get(path).map_or(&[], Vec::as_slice)
     }
@@ -424,7 +435,7 @@ impl<'a> Program<'a> {
                     with(self.module_path(scope.krate, scope.module), segs)
                 } else if let Some(found) = self.through_globs(scope, name, depth) {
                     with(found, rest)
-                } else if let Some(&k) = self.lib_by_name.get(name) {
+                } else if let Some(&k) = self.crate_named(scope.krate, name) {
                     with(vec![key(k)], rest)
                 } else if let Some(full) = prelude(name) {
                     let mut p: Vec<String> = full.split("::").map(str::to_owned).collect();

@@ -27,6 +27,9 @@ pub(crate) struct Crate {
     pub(crate) test: bool,
     /// The package's features that are on (empty for dependencies).
     pub(crate) features: Vec<String>,
+    /// Dependencies renamed in `Cargo.toml` (`foo = { package = "bar" }`):
+    /// the name code uses, and the library's own name.
+    pub(crate) renames: Vec<(String, String)>,
     /// Files, as reported: relative to the workspace root when under it.
     pub(crate) files: Vec<String>,
     pub(crate) modules: Vec<ModuleIr>,
@@ -119,6 +122,12 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
             is_lib: t.is_lib,
             test: t.test,
             features: t.features.clone(),
+            renames: t
+                .deps
+                .iter()
+                .filter(|(code, lib)| code != lib)
+                .cloned()
+                .collect(),
             files: Vec::new(),
             modules: Vec::new(),
         });
@@ -143,6 +152,7 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
             is_lib: true,
             test: false,
             features: Vec::new(),
+            renames: Vec::new(),
             files: Vec::new(),
             modules: Vec::new(),
         });

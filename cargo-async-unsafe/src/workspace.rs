@@ -76,10 +76,6 @@ pub(crate) struct TargetSpec {
     pub(crate) features: Vec<String>,
     /// The crates its code can name: (name in code, the dependency's library
     /// name), renames followed.
-    #[allow(
-        dead_code,
-        reason = "for the resolver (issue 17), which will follow renames with it"
-    )]
     pub(crate) deps: Vec<(String, String)>,
     /// The package, as cargo identifies it (for `cargo-json` records).
     pub(crate) package_id: PackageId,

@@ -122,6 +122,13 @@ fn more_blocking_apis_in_their_categories() {
     check_fixture("more_apis", 1);
 }
 
+/// A dependency renamed in Cargo.toml (`http = { package = "reqwest" }`,
+/// while a real `http` crate is in the graph too) is the renamed library.
+#[test]
+fn a_renamed_dependency_is_its_library() {
+    check_fixture("renamed_dep", 1);
+}
+
 /// std::thread::sleep, reqwest::blocking::get, Handle::block_on,
 /// Runtime::block_on, futures' block_on, std::fs, Command::output,
 /// Receiver::recv, stdin's read_line; none for their async counterparts or in
