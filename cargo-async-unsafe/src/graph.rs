@@ -19,6 +19,7 @@
 //! The blocking callees reachable from each synchronous function are computed
 //! once and reused by every root that calls it.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
@@ -81,6 +82,8 @@ struct Walker<'p, 'a> {
     calls_memo: HashMap<FnId, Rc<Vec<Resolved>>>,
     steps_fn: HashMap<FnId, Step>,
     steps_ext: HashMap<String, Step>,
+    /// Memo of [`Walker::is_breaker`].
+    breakers: RefCell<HashMap<FnId, bool>>,
 }
 
 impl<'p, 'a> Walker<'p, 'a> {
@@ -92,6 +95,7 @@ impl<'p, 'a> Walker<'p, 'a> {
             calls_memo: HashMap::new(),
             steps_fn: HashMap::new(),
             steps_ext: HashMap::new(),
+            breakers: RefCell::new(HashMap::new()),
         }
     }
 
@@ -211,6 +215,18 @@ impl<'p, 'a> Walker<'p, 'a> {
     /// or handing its parameter to `spawn_blocking`-like calls, or to another
     /// such function (followed a few levels, for wrappers of wrappers).
     fn is_breaker(&self, id: FnId, depth: usize) -> bool {
+        if let Some(&known) = self.breakers.borrow().get(&id) {
+            return known;
+        }
+        let answer = self.decide_breaker(id, depth);
+        // An answer cut short by the depth limit is not kept.
+        if depth == 0 || answer {
+            self.breakers.borrow_mut().insert(id, answer);
+        }
+        answer
+    }
+
+    fn decide_breaker(&self, id: FnId, depth: usize) -> bool {
         let f = self.program.func(id);
         if f.breaks_param || self.lists.breaker(&self.program.fn_path(id)) {
             return true;
@@ -228,6 +244,9 @@ impl<'p, 'a> Walker<'p, 'a> {
             self.program
                 .callee_targets(scope, callee)
                 .iter()
+                // Only a callee the call surely names: a guess by name is
+                // no ground to drop a chain.
+                .filter(|t| t.certain)
                 .any(|t| match &t.target {
                     Target::Fn(next) => *next != id && self.is_breaker(*next, depth + 1),
                     Target::Ext(path) => self.lists.breaker(path),

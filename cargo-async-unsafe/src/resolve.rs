@@ -74,6 +74,10 @@ pub(crate) struct Scope<'a> {
 
 const DEPTH: usize = 12;
 
+/// The most methods of one name a call on a value of unknown type is
+/// matched with.
+const MAX_GUESSES: usize = 4;
+
 /// The canonical paths a module's glob imports lead to.
 type GlobTargets = Rc<Vec<Vec<String>>>;
 
@@ -948,8 +952,12 @@ impl<'a> Program<'a> {
                 let Some(ids) = self.by_name.get(name) else {
                     return Vec::new();
                 };
-                // A guess by name: never certain, however few share it.
-                ids.iter()
+                // A guess by name: never certain, however few share it; and
+                // no guess at all when many methods share the name (`read`,
+                // `flush`, `get` in a large workspace): the guess would be
+                // noise, and following it walks much of the program.
+                let guesses: Vec<Resolved> = ids
+                    .iter()
                     .copied()
                     .filter(|id| id.krate == scope.krate || self.crates[id.krate].is_lib)
                     .filter(|id| self.crates[id.krate].checked || self.func(*id).marked)
@@ -957,7 +965,11 @@ impl<'a> Program<'a> {
                         target: Target::Fn(id),
                         certain: false,
                     })
-                    .collect()
+                    .collect();
+                if guesses.len() > MAX_GUESSES {
+                    return Vec::new();
+                }
+                guesses
             }
         }
     }

@@ -129,6 +129,13 @@ fn a_renamed_dependency_is_its_library() {
     check_fixture("renamed_dep", 1);
 }
 
+/// A method on a value of unknown type: each of up to four methods of the
+/// name is a possible finding; five or more are not guessed at.
+#[test]
+fn guesses_by_name_are_possible_and_bounded() {
+    check_fixture("guesses", 0);
+}
+
 /// std::thread::sleep, reqwest::blocking::get, Handle::block_on,
 /// Runtime::block_on, futures' block_on, std::fs, Command::output,
 /// Receiver::recv, stdin's read_line; none for their async counterparts or in
