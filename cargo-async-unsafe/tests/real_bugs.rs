@@ -11,7 +11,8 @@
 //! <file>:<line>[-<line>] <callee> [<file>:<line> of a sync fn on the chain ...] -- how async code reaches it
 //! ```
 //!
-//! A site is found when a finding names the callee and either points into the
+//! A site is found when a finding names the callee (`path::*` stands for any
+//! callee under `path`) and either points into the
 //! line range (the call written in the async fn itself) or has one of the
 //! listed sync functions in its chain (the call reached through helpers: the
 //! finding is reported where the async code calls the first helper). Only
@@ -88,9 +89,19 @@ fn frame_location(frame: &str) -> Option<(String, u64)> {
     Some((file.to_string(), line.parse().ok()?))
 }
 
+/// The expected callee, or with a trailing `::*` any callee under that path
+/// (for builder chains such as `client.get(url).send()`, where which method of
+/// the chain the checker names is not the point).
+fn callee_matches(expected: &str, callee: &str) -> bool {
+    match expected.strip_suffix('*') {
+        Some(prefix) => callee.starts_with(prefix) && prefix.ends_with("::"),
+        None => callee == expected,
+    }
+}
+
 fn is_found(site: &Site, findings: &[Value]) -> bool {
     findings.iter().any(|finding| {
-        if finding["callee"].as_str() != Some(site.callee.as_str()) {
+        if !callee_matches(&site.callee, finding["callee"].as_str().unwrap_or_default()) {
             return false;
         }
         let file = finding["file"].as_str().unwrap_or_default();
@@ -147,6 +158,21 @@ fn a_site_is_found_at_its_lines_or_through_a_listed_helper() {
         site,
         &[finding("src/m.rs", 2, "x::f", &elsewhere)]
     ));
+}
+
+#[test]
+fn a_trailing_star_matches_any_callee_under_the_path() {
+    assert!(callee_matches(
+        "reqwest::blocking::*",
+        "reqwest::blocking::Client::get"
+    ));
+    assert!(!callee_matches("reqwest::blocking::*", "reqwest::get"));
+    assert!(!callee_matches(
+        "reqwest::blocking*",
+        "reqwest::blockingx::get"
+    ));
+    assert!(callee_matches("std::fs::read", "std::fs::read"));
+    assert!(!callee_matches("std::fs::read", "std::fs::read_dir"));
 }
 
 #[test]
