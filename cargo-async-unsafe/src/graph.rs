@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 use crate::known::{Lists, Reason};
-use crate::parse::BodyKind;
+use crate::parse::{BodyKind, Call, Callee, Host};
 use crate::resolve::{FnId, Program, Resolved, Scope, Target, short_name};
 
 /// One blocking call in async context.
@@ -37,25 +37,14 @@ pub(crate) struct Finding {
     /// From the async root to the callee.
     pub(crate) chain: Vec<String>,
     pub(crate) certain: bool,
-    pub(crate) reason: ReasonOrd,
+    pub(crate) reason: Reason,
 }
 
-/// [`Reason`] with an order, for sorting findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum ReasonOrd {
-    Marked,
-    Builtin,
-    User,
-}
-
-impl From<Reason> for ReasonOrd {
-    fn from(r: Reason) -> Self {
-        match r {
-            Reason::Marked => ReasonOrd::Marked,
-            Reason::Builtin => ReasonOrd::Builtin,
-            Reason::User => ReasonOrd::User,
-        }
-    }
+/// Does a closure's host run it where it is written?
+enum Runs {
+    Yes,
+    Maybe,
+    No,
 }
 
 enum Step {
@@ -149,8 +138,58 @@ impl Walker<'_, '_> {
             .calls
             .iter()
             .filter(|c| !c.allowed)
-            .flat_map(|c| self.program.targets(scope, c))
+            .flat_map(|c| self.call_targets(scope, c))
             .collect()
+    }
+
+    /// A call's targets, less certain (or none) when a closure's host may
+    /// not run it here.
+    fn call_targets(&self, scope: Scope, call: &Call) -> Vec<Resolved> {
+        let sure = match self.runs_here(scope, &call.host) {
+            Runs::Yes => true,
+            Runs::Maybe => false,
+            Runs::No => return Vec::new(),
+        };
+        let mut targets = self.program.targets(scope, call);
+        for t in &mut targets {
+            t.certain &= sure;
+        }
+        targets
+    }
+
+    /// Whether the closure a call is written in runs where it is written.
+    fn runs_here(&self, scope: Scope, host: &Host) -> Runs {
+        let callee = match host {
+            Host::Body | Host::Adapter => return Runs::Yes,
+            Host::Unknown => return Runs::Maybe,
+            Host::Call(callee) => callee,
+        };
+        if let Callee::Method { name, .. } = &**callee {
+            // `*::name` breakers match a method whatever its receiver.
+            if self.lists.breaker(&format!("<any>::{name}")) {
+                return Runs::No;
+            }
+        }
+        let targets = self.program.callee_targets(scope, callee);
+        let mut all_call_it = !targets.is_empty();
+        for t in &targets {
+            match &t.target {
+                Target::Fn(id) => {
+                    let f = self.program.func(*id);
+                    if f.breaks_param || self.lists.breaker(&self.program.fn_path(*id)) {
+                        return Runs::No;
+                    }
+                    all_call_it &= f.calls_param && t.certain;
+                }
+                Target::Ext(path) => {
+                    if self.lists.breaker(path) {
+                        return Runs::No;
+                    }
+                    all_call_it = false;
+                }
+            }
+        }
+        if all_call_it { Runs::Yes } else { Runs::Maybe }
     }
 
     /// Every blocking callee reachable from the synchronous function `start`.
@@ -231,7 +270,7 @@ pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
                         BodyKind::AsyncClosure => format!("async closure ({file}:{})", body.line),
                     };
                     for call in body.calls.iter().filter(|c| !c.allowed) {
-                        for r in program.targets(scope, call) {
+                        for r in walker.call_targets(scope, call) {
                             let mut push = |callee: String, chain: Vec<String>, certain, reason| {
                                 findings.push(Finding {
                                     file: file.clone(),
@@ -240,7 +279,7 @@ pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
                                     callee,
                                     chain,
                                     certain,
-                                    reason: ReasonOrd::from(reason),
+                                    reason,
                                 })
                             };
                             match walker.step(&r.target) {

@@ -133,13 +133,17 @@ fn main() -> ExitCode {
         eprintln!("warning: {w}");
     }
     for e in &loaded.errors {
-        eprintln!(
-            "error: could not parse {}:{}:{}: {}; file skipped",
-            e.path.display(),
-            e.line,
-            e.column,
-            e.message
-        );
+        if e.line == 0 {
+            eprintln!("error: {}: {}; skipped", e.path.display(), e.message);
+        } else {
+            eprintln!(
+                "error: could not parse {}:{}:{}: {}; file skipped",
+                e.path.display(),
+                e.line,
+                e.column,
+                e.message
+            );
+        }
     }
     let program = resolve::Program::new(&loaded.crates);
     let lists = known::Lists::new(ws.lists.clone());
@@ -148,13 +152,17 @@ fn main() -> ExitCode {
         Format::Text => print!("{}", report::text(&findings)),
         Format::Json => print!("{}", report::json(&findings)),
     }
+    // An incomplete check says so whatever it found; with findings the
+    // status is still 1 (they are real), without them 2 (nothing is proven).
+    if !loaded.errors.is_empty() {
+        eprintln!(
+            "error: the check is incomplete: {} file(s) or module(s) skipped",
+            loaded.errors.len()
+        );
+    }
     if !findings.is_empty() {
         ExitCode::from(1)
     } else if !loaded.errors.is_empty() {
-        eprintln!(
-            "error: the check is incomplete: {} file(s) skipped",
-            loaded.errors.len()
-        );
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS

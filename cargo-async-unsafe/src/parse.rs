@@ -10,18 +10,22 @@
 //! time (`syn` trees cannot cross threads; the summaries can).
 //!
 //! Limits (it is syntactic):
-//! - macro invocations are read only when their arguments parse as a
-//!   comma-separated list of expressions (`println!`, `assert_eq!`, `vec!`,
-//!   `format!`); other macros, and what any macro expands to, are not seen;
-//! - a function passed by name (`map(load)`) is not a call;
-//! - chain breakers are recognised by name: a closure given to a function or
-//!   method named `sync_to_async`, `spawn_blocking`, `block_in_place`,
-//!   `spawn`, `spawn_scoped` or `scope`, to anything under `rayon::`, or to a
-//!   method of a chain that went through `par_iter`-style adapters.
+//! - macro bodies are read for the expressions in them, whatever the macro's
+//!   grammar (lists, statements, `key: value`, `pattern => expr` arms); what
+//!   a macro expands to (items it defines, calls it adds) is not seen;
+//! - a closure, or a function passed by name (`map(load)`), runs where its
+//!   host runs it (see [`Host`]): adapters and combinators run it, an unknown
+//!   function may;
+//! - chain breakers are recognised here by name: a closure given to a
+//!   function or method named `sync_to_async`, `spawn_blocking`,
+//!   `block_in_place`, `spawn`, `spawn_scoped` or `scope`, to anything under
+//!   `rayon::`, or to a method of a chain that went through `par_iter`-style
+//!   adapters; `graph.rs` adds the configured and resolved ones.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use syn::ext::IdentExt;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
@@ -34,6 +38,8 @@ pub(crate) enum TypeIr {
     Path(Vec<String>, Vec<TypeIr>),
     /// `dyn A + B`, `impl A`: the trait paths.
     Traits(Vec<Vec<String>>),
+    /// `(A, B)`.
+    Tuple(Vec<TypeIr>),
     /// Anything else.
     Unknown,
 }
@@ -55,6 +61,10 @@ pub(crate) enum ExprTy {
     Field(Box<ExprTy>, String),
     /// `expr?`: the `Ok`/`Some` inside.
     Try(Box<ExprTy>),
+    /// `expr.0`, or the element a tuple pattern binds.
+    TupleField(Box<ExprTy>, usize),
+    /// What a one-field pattern `Wrapper(x)` binds: the first type argument.
+    FirstArg(Box<ExprTy>),
     /// Nothing known.
     Unknown,
 }
@@ -78,9 +88,88 @@ pub(crate) struct Call {
     pub(crate) column: usize,
     /// An `// async-unsafe: allow` comment covers it.
     pub(crate) allowed: bool,
+    /// Whether the call runs when the body runs, or inside a closure (or a
+    /// function passed by name) that something else calls.
+    pub(crate) host: Host,
 }
 
-/// Which code a body is.
+/// Who runs a call written inside a closure, or a function passed by name.
+#[derive(Clone, Debug)]
+pub(crate) enum Host {
+    /// The body itself: the call is made where it is written.
+    Body,
+    /// An iterator adapter or `Option`/`Result` combinator, which calls the
+    /// closure before its result is used.
+    Adapter,
+    /// The closure was handed to this call: it runs the closure if the callee
+    /// calls that parameter (a workspace function that does), else maybe.
+    Call(Box<Callee>),
+    /// Nobody known: the closure was stored or returned.
+    Unknown,
+}
+
+/// Methods that call the closure they are given before the value they return
+/// is of use: iterator adapters and consumers, `Option`/`Result`
+/// combinators, entry and cell helpers.
+const ADAPTERS: &[&str] = &[
+    "map",
+    "and_then",
+    "or_else",
+    "unwrap_or_else",
+    "map_or",
+    "map_or_else",
+    "map_err",
+    "ok_or_else",
+    "filter",
+    "filter_map",
+    "flat_map",
+    "for_each",
+    "try_for_each",
+    "fold",
+    "try_fold",
+    "reduce",
+    "any",
+    "all",
+    "find",
+    "find_map",
+    "position",
+    "take_while",
+    "skip_while",
+    "map_while",
+    "inspect",
+    "scan",
+    "retain",
+    "retain_mut",
+    "sort_by",
+    "sort_by_key",
+    "sort_unstable_by",
+    "sort_unstable_by_key",
+    "max_by",
+    "min_by",
+    "max_by_key",
+    "min_by_key",
+    "partition",
+    "get_or_insert_with",
+    "or_insert_with",
+    "or_insert_with_key",
+    "and_modify",
+    "then",
+    "with",
+    "with_borrow",
+    "with_borrow_mut",
+    "get_or_init",
+    "get_or_try_init",
+    "is_some_and",
+    "is_ok_and",
+    "is_none_or",
+    "dedup_by",
+    "dedup_by_key",
+    "binary_search_by",
+    "binary_search_by_key",
+    "chunk_by",
+    "update",
+    "fetch_update",
+];
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BodyKind {
     /// The function's own body.
@@ -125,6 +214,12 @@ pub(crate) struct FnIr {
     pub(crate) ret: Option<TypeIr>,
     /// `bodies[0]` is the function's own; the rest are async blocks/closures.
     pub(crate) bodies: Vec<Body>,
+    /// It calls one of its parameters (`f()`, `f.call(..)`): a closure given
+    /// to it runs before it returns.
+    pub(crate) calls_param: bool,
+    /// It hands one of its parameters to a chain breaker (`fn run<F>(f: F)
+    /// { spawn_blocking(f) }`): it is a chain breaker itself.
+    pub(crate) breaks_param: bool,
 }
 
 /// An import: `use a::b as c;` (alias `c`) or `use a::b::*;` (glob).
@@ -155,8 +250,9 @@ pub(crate) struct ModuleIr {
 /// A file that was read and parsed.
 pub(crate) struct ParsedFile {
     pub(crate) modules: Vec<ModuleIr>,
-    /// `mod x;` declarations: (module path, candidate files in order).
-    pub(crate) pending: Vec<(Vec<String>, Vec<PathBuf>)>,
+    /// `mod x;` declarations: (module path, candidate files in order,
+    /// whether a `#[cfg]` may leave the module out).
+    pub(crate) pending: Vec<(Vec<String>, Vec<PathBuf>, bool)>,
 }
 
 /// Why a file was skipped.
@@ -259,7 +355,10 @@ struct ItemWalker<'a> {
 }
 
 fn path_segs(path: &syn::Path) -> Vec<String> {
-    path.segments.iter().map(|s| s.ident.to_string()).collect()
+    path.segments
+        .iter()
+        .map(|s| s.ident.unraw().to_string())
+        .collect()
 }
 
 fn is_marked(attrs: &[syn::Attribute]) -> bool {
@@ -310,6 +409,9 @@ pub(crate) fn type_ir(ty: &Type) -> TypeIr {
         Type::Paren(p) => type_ir(&p.elem),
         Type::Group(g) => type_ir(&g.elem),
         Type::Ptr(p) => type_ir(&p.elem),
+        Type::Tuple(t) if !t.elems.is_empty() => {
+            TypeIr::Tuple(t.elems.iter().map(type_ir).collect())
+        }
         Type::TraitObject(t) => TypeIr::Traits(bounds(t.bounds.iter())),
         Type::ImplTrait(t) => TypeIr::Traits(bounds(t.bounds.iter())),
         _ => TypeIr::Unknown,
@@ -327,7 +429,7 @@ fn bounds<'a>(b: impl Iterator<Item = &'a syn::TypeParamBound>) -> Vec<Vec<Strin
 fn generics_of(g: &syn::Generics) -> Vec<(String, Vec<Vec<String>>)> {
     let mut out: Vec<(String, Vec<Vec<String>>)> = g
         .type_params()
-        .map(|p| (p.ident.to_string(), bounds(p.bounds.iter())))
+        .map(|p| (p.ident.unraw().to_string(), bounds(p.bounds.iter())))
         .collect();
     if let Some(wc) = &g.where_clause {
         for pred in &wc.predicates {
@@ -361,10 +463,34 @@ pub(crate) fn expr_ty(e: &Expr) -> ExprTy {
             Expr::Path(p) if p.qself.is_none() => ExprTy::Call(path_segs(&p.path)),
             _ => ExprTy::Unknown,
         },
-        Expr::MethodCall(m) => ExprTy::Method(Box::new(expr_ty(&m.receiver)), m.method.to_string()),
+        Expr::MethodCall(m) => {
+            ExprTy::Method(Box::new(expr_ty(&m.receiver)), m.method.unraw().to_string())
+        }
         Expr::Field(f) => match &f.member {
             syn::Member::Named(id) => ExprTy::Field(Box::new(expr_ty(&f.base)), id.to_string()),
-            syn::Member::Unnamed(_) => ExprTy::Unknown,
+            syn::Member::Unnamed(i) => {
+                ExprTy::TupleField(Box::new(expr_ty(&f.base)), i.index as usize)
+            }
+        },
+        Expr::Lit(l) => match &l.lit {
+            syn::Lit::Str(_) => ExprTy::Ty(TypeIr::Path(vec!["str".into()], vec![])),
+            syn::Lit::Int(_) | syn::Lit::Float(_) => {
+                ExprTy::Ty(TypeIr::Path(vec!["u64".into()], vec![]))
+            }
+            _ => ExprTy::Unknown,
+        },
+        Expr::Macro(m) => match m
+            .mac
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.unraw().to_string())
+        {
+            Some(name) if name == "format" => {
+                ExprTy::Ty(TypeIr::Path(vec!["String".into()], vec![]))
+            }
+            Some(name) if name == "vec" => ExprTy::Ty(TypeIr::Path(vec!["Vec".into()], vec![])),
+            _ => ExprTy::Unknown,
         },
         Expr::Try(t) => ExprTy::Try(Box::new(expr_ty(&t.expr))),
         Expr::Await(a) => expr_ty(&a.base),
@@ -384,13 +510,46 @@ pub(crate) fn expr_ty(e: &Expr) -> ExprTy {
 /// `Wrapper(x): Wrapper<T>` (axum's extractors) as `x: T`.
 fn typed_bindings(pat: &Pat, ty: &Type, out: &mut Vec<(String, TypeIr)>) {
     match pat {
-        Pat::Ident(id) => out.push((id.ident.to_string(), type_ir(ty))),
+        Pat::Ident(id) => out.push((id.ident.unraw().to_string(), type_ir(ty))),
         Pat::TupleStruct(ts) if ts.elems.len() == 1 => {
             if let (Some(Pat::Ident(id)), TypeIr::Path(_, args)) = (ts.elems.first(), type_ir(ty)) {
                 if let Some(inner) = args.into_iter().next() {
-                    out.push((id.ident.to_string(), inner));
+                    out.push((id.ident.unraw().to_string(), inner));
                 }
             }
+        }
+        _ => {}
+    }
+}
+
+/// `(name, type)` for the bindings of a pattern matched against a value of
+/// type `value`: `x`, `(a, b)`, `Ok(x)` / `Some(x)` (the value inside),
+/// `Wrapper(x)` (its first type argument), `&x`, `x @ ..`.
+fn bind_pattern(pat: &Pat, value: ExprTy, out: &mut Vec<(String, ExprTy)>) {
+    match pat {
+        Pat::Ident(id) => out.push((id.ident.unraw().to_string(), value)),
+        Pat::Tuple(t) => {
+            for (i, p) in t.elems.iter().enumerate() {
+                bind_pattern(p, ExprTy::TupleField(Box::new(value.clone()), i), out);
+            }
+        }
+        Pat::TupleStruct(ts) if ts.elems.len() == 1 => {
+            let wrapper = ts.path.segments.last().map(|s| s.ident.unraw().to_string());
+            let inner = match wrapper.as_deref() {
+                Some("Ok" | "Some") => ExprTy::Try(Box::new(value)),
+                Some("Err" | "None") => return,
+                _ => ExprTy::FirstArg(Box::new(value)),
+            };
+            if let Some(p) = ts.elems.first() {
+                bind_pattern(p, inner, out);
+            }
+        }
+        Pat::Reference(r) => bind_pattern(&r.pat, value, out),
+        Pat::Paren(p) => bind_pattern(&p.pat, value, out),
+        Pat::Type(pt) => {
+            let mut bound = Vec::new();
+            typed_bindings(&pt.pat, &pt.ty, &mut bound);
+            out.extend(bound.into_iter().map(|(n, t)| (n, ExprTy::Ty(t))));
         }
         _ => {}
     }
@@ -464,7 +623,7 @@ impl ItemWalker<'_> {
                 }
             }
             Item::Trait(t) => {
-                let name = t.ident.to_string();
+                let name = t.ident.unraw().to_string();
                 self.out.modules[index].traits.push(name.clone());
                 let marked = is_marked(&t.attrs);
                 for it in &t.items {
@@ -490,7 +649,7 @@ impl ItemWalker<'_> {
                 }
             }
             Item::Struct(s) => {
-                let name = s.ident.to_string();
+                let name = s.ident.unraw().to_string();
                 let fields = s
                     .fields
                     .iter()
@@ -500,12 +659,16 @@ impl ItemWalker<'_> {
                 m.types.push(name.clone());
                 m.fields.push((name, fields));
             }
-            Item::Enum(e) => self.out.modules[index].types.push(e.ident.to_string()),
-            Item::Union(u) => self.out.modules[index].types.push(u.ident.to_string()),
+            Item::Enum(e) => self.out.modules[index]
+                .types
+                .push(e.ident.unraw().to_string()),
+            Item::Union(u) => self.out.modules[index]
+                .types
+                .push(u.ident.unraw().to_string()),
             Item::Type(t) => {
                 self.out.modules[index]
                     .aliases
-                    .push((t.ident.to_string(), type_ir(&t.ty)));
+                    .push((t.ident.unraw().to_string(), type_ir(&t.ty)));
             }
             Item::Use(u) => {
                 let mut uses = Vec::new();
@@ -516,11 +679,11 @@ impl ItemWalker<'_> {
                 let alias = e.rename.as_ref().map_or(&e.ident, |(_, id)| id).to_string();
                 self.out.modules[index].uses.push(UseIr {
                     alias: Some(alias),
-                    path: vec![e.ident.to_string()],
+                    path: vec![e.ident.unraw().to_string()],
                 });
             }
             Item::Mod(m) => {
-                let name = m.ident.to_string();
+                let name = m.ident.unraw().to_string();
                 self.out.modules[index].children.push(name.clone());
                 let mut sub = path.to_vec();
                 sub.push(name.clone());
@@ -541,7 +704,8 @@ impl ItemWalker<'_> {
                                 child_dir.join(&name).join("mod.rs"),
                             ],
                         };
-                        self.out.pending.push((sub, candidates));
+                        let gated = m.attrs.iter().any(|a| a.path().is_ident("cfg"));
+                        self.out.pending.push((sub, candidates, gated));
                     }
                 }
             }
@@ -574,7 +738,7 @@ impl ItemWalker<'_> {
             }
         }
         let mut ir = FnIr {
-            name: sig.ident.to_string(),
+            name: sig.ident.unraw().to_string(),
             line,
             is_async: sig.asyncness.is_some(),
             has_receiver: sig.receiver().is_some(),
@@ -596,16 +760,30 @@ impl ItemWalker<'_> {
                 line,
                 calls: Vec::new(),
             }],
+            calls_param: false,
+            breaks_param: false,
         };
         if let Some(block) = block {
             let mut v = BodyVisitor {
                 ir: &mut ir,
                 current: Some(0),
+                host: Host::Body,
                 allow: self.allow,
                 nested,
+                closures: Vec::new(),
+                passes: Vec::new(),
             };
             v.visit_block(block);
+            let (closures, passes) = (v.closures, v.passes);
+            settle_local_closures(&mut ir, &closures, &passes);
         }
+        ir.calls_param = ir.bodies[0].calls.iter().any(|c| match &c.callee {
+            Callee::Path(p) => p.len() == 1 && ir.params.iter().any(|(n, _)| *n == p[0]),
+            Callee::Method { name, recv } => {
+                matches!(name.as_str(), "call" | "call_mut" | "call_once")
+                    && matches!(recv, ExprTy::Local(n) if ir.params.iter().any(|(p, _)| p == n))
+            }
+        });
         ir
     }
 }
@@ -624,11 +802,11 @@ fn flatten_use(tree: &syn::UseTree, prefix: Vec<String>, out: &mut Vec<UseIr>) {
     match tree {
         syn::UseTree::Path(p) => {
             let mut prefix = prefix;
-            prefix.push(p.ident.to_string());
+            prefix.push(p.ident.unraw().to_string());
             flatten_use(&p.tree, prefix, out);
         }
         syn::UseTree::Name(n) => {
-            let name = n.ident.to_string();
+            let name = n.ident.unraw().to_string();
             if name == "self" {
                 if let Some(last) = prefix.last().cloned() {
                     out.push(UseIr {
@@ -647,7 +825,7 @@ fn flatten_use(tree: &syn::UseTree, prefix: Vec<String>, out: &mut Vec<UseIr>) {
         }
         syn::UseTree::Rename(r) => {
             let mut path = prefix;
-            let name = r.ident.to_string();
+            let name = r.ident.unraw().to_string();
             if name != "self" {
                 path.push(name);
             }
@@ -684,7 +862,7 @@ const BREAKER_FNS: &[&str] = &[
 fn is_parallel_chain(e: &Expr) -> bool {
     match e {
         Expr::MethodCall(m) => {
-            let name = m.method.to_string();
+            let name = m.method.unraw().to_string();
             name.starts_with("par_")
                 || name.starts_with("into_par_")
                 || is_parallel_chain(&m.receiver)
@@ -697,11 +875,144 @@ struct BodyVisitor<'a> {
     ir: &'a mut FnIr,
     /// The body calls are filed under; `None` inside a chain breaker.
     current: Option<usize>,
+    /// Who runs the closure being visited (`Body` outside closures).
+    host: Host,
     allow: &'a AllowLines,
     nested: &'a mut Vec<Item>,
+    /// Closures bound to a local: (name, body index, first and last call).
+    closures: Vec<(String, usize, usize, usize)>,
+    /// Where a local closure went: (name, how it is run; `None` if into a
+    /// chain breaker).
+    passes: Vec<(String, Option<Host>)>,
 }
 
+/// Calls made inside a closure bound to a local take the host of the place
+/// the closure goes: called directly, the body; handed to a breaker, nobody
+/// (dropped); handed to a call, that call; else unknown.
+fn settle_local_closures(
+    ir: &mut FnIr,
+    closures: &[(String, usize, usize, usize)],
+    passes: &[(String, Option<Host>)],
+) {
+    // Latest first, so that dropping a range leaves earlier ranges in place.
+    for (name, body, first, last) in closures.iter().rev() {
+        let called = ir.bodies.iter().any(|b| {
+            b.calls
+                .iter()
+                .any(|c| matches!(&c.callee, Callee::Path(p) if p.len() == 1 && p[0] == *name))
+        });
+        let passed: Vec<&Option<Host>> = passes
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, h)| h)
+            .collect();
+        let host = if called {
+            Some(Host::Body)
+        } else if passed.iter().any(|h| h.is_none()) {
+            None
+        } else if let Some(Some(h)) = passed.first() {
+            Some(h.clone())
+        } else {
+            Some(Host::Unknown)
+        };
+        let calls = &mut ir.bodies[*body].calls;
+        match host {
+            None => {
+                calls.drain(*first..*last);
+            }
+            Some(h) => {
+                for c in &mut calls[*first..*last] {
+                    if matches!(c.host, Host::Unknown) {
+                        c.host = h.clone();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How deep macro bodies are searched for expressions inside groups.
+const MACRO_DEPTH: usize = 8;
+
 impl BodyVisitor<'_> {
+    /// The calls in a macro invocation's body, whatever its grammar: a list
+    /// of expressions (`println!`, `vec!`), statements (`tokio::select!`'s
+    /// handlers, `quote!`-free blocks), `key: value` pairs (`json!`) or
+    /// `pattern = future => handler` arms (`select!`). The body is split at
+    /// top-level `,` and `;`, each piece at `=>`, `=` and `:`, and every part
+    /// that parses as an expression is read; a group that does not is
+    /// searched inside. Tokens that are not Rust expressions are skipped.
+    fn macro_tokens(&mut self, tokens: proc_macro2::TokenStream, depth: usize) {
+        use proc_macro2::{Delimiter, TokenTree};
+        if depth > MACRO_DEPTH {
+            return;
+        }
+        if let Ok(exprs) = syn::parse::Parser::parse2(
+            Punctuated::<Expr, Token![,]>::parse_terminated,
+            tokens.clone(),
+        ) {
+            for e in &exprs {
+                self.visit_expr(e);
+            }
+            return;
+        }
+        if let Ok(stmts) = syn::parse::Parser::parse2(syn::Block::parse_within, tokens.clone()) {
+            for st in &stmts {
+                self.visit_stmt(st);
+            }
+            return;
+        }
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let is_punct =
+            |t: &TokenTree, c: char| matches!(t, TokenTree::Punct(p) if p.as_char() == c);
+        let mut pieces: Vec<Vec<TokenTree>> = vec![Vec::new()];
+        let mut i = 0;
+        while i < trees.len() {
+            let t = &trees[i];
+            let joint =
+                matches!(t, TokenTree::Punct(p) if p.spacing() == proc_macro2::Spacing::Joint);
+            let arrow =
+                is_punct(t, '=') && joint && trees.get(i + 1).is_some_and(|n| is_punct(n, '>'));
+            let path_sep =
+                is_punct(t, ':') && joint && trees.get(i + 1).is_some_and(|n| is_punct(n, ':'));
+            if path_sep {
+                if let Some(p) = pieces.last_mut() {
+                    p.extend([t.clone(), trees[i + 1].clone()]);
+                }
+                i += 2;
+                continue;
+            }
+            if arrow {
+                pieces.push(Vec::new());
+                i += 2;
+                continue;
+            }
+            let split =
+                (is_punct(t, ',') || is_punct(t, ';') || is_punct(t, ':') || is_punct(t, '='))
+                    && !joint;
+            if split {
+                pieces.push(Vec::new());
+            } else if let Some(p) = pieces.last_mut() {
+                p.push(t.clone());
+            }
+            i += 1;
+        }
+        for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
+            let stream: proc_macro2::TokenStream = piece.iter().cloned().collect();
+            if let Ok(e) = syn::parse2::<Expr>(stream) {
+                self.visit_expr(&e);
+                continue;
+            }
+            for t in piece {
+                if let TokenTree::Group(g) = t {
+                    if g.delimiter() != Delimiter::None || !g.stream().is_empty() {
+                        self.macro_tokens(g.stream(), depth + 1);
+                    }
+                }
+            }
+        }
+    }
+
     fn record(&mut self, callee: Callee, span: proc_macro2::Span, name_line: usize) {
         let Some(body) = self.current else { return };
         let start = span.start();
@@ -711,7 +1022,43 @@ impl BodyVisitor<'_> {
             line: start.line,
             column: start.column + 1,
             allowed,
+            host: self.host.clone(),
         });
+    }
+
+    /// Visits a closure that `host` runs.
+    fn hosted(&mut self, e: &Expr, host: Host) {
+        let saved = std::mem::replace(&mut self.host, host);
+        self.visit_expr(e);
+        self.host = saved;
+    }
+
+    fn is_local_closure(&self, e: &Expr) -> Option<String> {
+        let Expr::Path(p) = e else { return None };
+        let id = p.path.get_ident()?.unraw().to_string();
+        self.closures.iter().any(|(n, ..)| *n == id).then_some(id)
+    }
+
+    /// A function passed by name (`map(load)`, `run(helper)`), recorded as a
+    /// call its host makes. Locals and parameters are not functions.
+    fn passed_fn(&mut self, e: &Expr, host: Host) {
+        let Expr::Path(p) = e else { return };
+        if p.qself.is_some() {
+            return;
+        }
+        let segs = path_segs(&p.path);
+        let Some(last) = segs.last() else { return };
+        if last.starts_with(|c: char| c.is_uppercase())
+            || (segs.len() == 1
+                && (self.ir.params.iter().any(|(n, _)| n == last)
+                    || self.ir.locals.iter().any(|(n, _)| n == last)))
+        {
+            return;
+        }
+        let saved = std::mem::replace(&mut self.host, host);
+        let line = line_of(p.span());
+        self.record(Callee::Path(segs), p.span(), line);
+        self.host = saved;
     }
 
     fn new_body(&mut self, kind: BodyKind, line: usize) -> usize {
@@ -723,14 +1070,37 @@ impl BodyVisitor<'_> {
         self.ir.bodies.len() - 1
     }
 
-    fn args<'e>(&mut self, args: impl Iterator<Item = &'e Expr>, breaker: bool) {
+    /// The arguments of a call to `host`: closures among them run when
+    /// `host` calls them, or never here if it is a chain breaker.
+    fn args<'e>(&mut self, args: impl Iterator<Item = &'e Expr>, breaker: bool, host: Host) {
         for arg in args {
             let closure = matches!(arg, Expr::Closure(c) if c.asyncness.is_none());
-            if breaker && closure {
+            if let Some(name) = self.is_local_closure(arg) {
+                let how = (!breaker).then(|| host.clone());
+                self.passes.push((name, how));
+            } else if breaker && closure {
                 let saved = self.current.take();
                 self.visit_expr(arg);
                 self.current = saved;
+            } else if breaker {
+                if let Expr::Path(p) = arg {
+                    if let Some(id) = p.path.get_ident() {
+                        let id = id.unraw().to_string();
+                        if self.ir.params.iter().any(|(n, _)| *n == id) {
+                            self.ir.breaks_param = true;
+                        }
+                    }
+                }
+                self.visit_expr(arg);
+            } else if closure {
+                let inner = match (&self.host, &host) {
+                    // Nested in a closure of unknown fate: still unknown.
+                    (Host::Unknown, _) => Host::Unknown,
+                    _ => host.clone(),
+                };
+                self.hosted(arg, inner);
             } else {
+                self.passed_fn(arg, host.clone());
                 self.visit_expr(arg);
             }
         }
@@ -745,25 +1115,27 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
     fn visit_expr_async(&mut self, e: &'ast syn::ExprAsync) {
         let body = self.new_body(BodyKind::AsyncBlock, line_of(e.async_token.span));
         let saved = self.current.replace(body);
+        let host = std::mem::replace(&mut self.host, Host::Body);
         visit::visit_expr_async(self, e);
+        self.host = host;
         self.current = saved;
     }
 
     fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
         for input in &c.inputs {
-            if let Pat::Type(pt) = input {
-                let mut bound = Vec::new();
-                typed_bindings(&pt.pat, &pt.ty, &mut bound);
-                self.ir
-                    .locals
-                    .extend(bound.into_iter().map(|(n, t)| (n, ExprTy::Ty(t))));
-            }
+            bind_pattern(input, ExprTy::Unknown, &mut self.ir.locals);
         }
         if let Some(token) = &c.asyncness {
             let body = self.new_body(BodyKind::AsyncClosure, line_of(token.span));
             let saved = self.current.replace(body);
+            let host = std::mem::replace(&mut self.host, Host::Body);
             self.visit_expr(&c.body);
+            self.host = host;
             self.current = saved;
+        } else if matches!(self.host, Host::Body) {
+            // Not an argument (those come through `hosted`) nor bound to a
+            // local (`visit_local`): stored or returned, run by nobody known.
+            self.hosted(&c.body, Host::Unknown);
         } else {
             self.visit_expr(&c.body);
         }
@@ -779,56 +1151,77 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
                         .last()
                         .is_some_and(|s| BREAKER_FNS.contains(&s.as_str()));
                 let line = line_of(c.span());
+                let host = Host::Call(Box::new(Callee::Path(segs.clone())));
                 self.record(Callee::Path(segs), c.span(), line);
+                self.args(c.args.iter(), breaker, host);
+                return;
             }
             other => self.visit_expr(other),
         }
-        self.args(c.args.iter(), breaker);
+        self.args(c.args.iter(), breaker, Host::Unknown);
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        let name = m.method.to_string();
+        let name = m.method.unraw().to_string();
         let breaker = BREAKER_FNS.contains(&name.as_str()) || is_parallel_chain(&m.receiver);
         let name_line = line_of(m.method.span());
-        self.record(
-            Callee::Method {
-                name,
-                recv: expr_ty(&m.receiver),
-            },
-            m.span(),
-            name_line,
-        );
+        let callee = Callee::Method {
+            name: name.clone(),
+            recv: expr_ty(&m.receiver),
+        };
+        let host = if ADAPTERS.contains(&name.as_str()) {
+            Host::Adapter
+        } else {
+            Host::Call(Box::new(callee.clone()))
+        };
+        self.record(callee, m.span(), name_line);
         self.visit_expr(&m.receiver);
-        self.args(m.args.iter(), breaker);
+        self.args(m.args.iter(), breaker, host);
     }
 
     fn visit_local(&mut self, l: &'ast syn::Local) {
-        match &l.pat {
-            Pat::Type(pt) => {
-                let mut bound = Vec::new();
-                typed_bindings(&pt.pat, &pt.ty, &mut bound);
-                self.ir
-                    .locals
-                    .extend(bound.into_iter().map(|(n, t)| (n, ExprTy::Ty(t))));
+        let value = l
+            .init
+            .as_ref()
+            .map_or(ExprTy::Unknown, |i| expr_ty(&i.expr));
+        bind_pattern(&l.pat, value, &mut self.ir.locals);
+        // `let f = || ..;`: the calls inside run where `f` goes.
+        let bound = match (&l.pat, l.init.as_ref().map(|i| &*i.expr)) {
+            (Pat::Ident(id), Some(Expr::Closure(c))) if c.asyncness.is_none() => {
+                Some((id.ident.unraw().to_string(), c))
             }
-            Pat::Ident(id) => {
-                if let Some(init) = &l.init {
-                    self.ir
-                        .locals
-                        .push((id.ident.to_string(), expr_ty(&init.expr)));
-                }
-            }
-            _ => {}
+            _ => None,
+        };
+        if let (Some((name, c)), Some(body), Host::Body) = (bound, self.current, &self.host) {
+            let first = self.ir.bodies[body].calls.len();
+            self.hosted(&c.body, Host::Unknown);
+            let last = self.ir.bodies[body].calls.len();
+            self.closures.push((name, body, first, last));
+            return;
         }
         visit::visit_local(self, l);
     }
 
-    fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        if let Ok(exprs) = m.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
-            for e in &exprs {
-                self.visit_expr(e);
-            }
+    fn visit_expr_for_loop(&mut self, e: &'ast syn::ExprForLoop) {
+        bind_pattern(&e.pat, ExprTy::Unknown, &mut self.ir.locals);
+        visit::visit_expr_for_loop(self, e);
+    }
+
+    fn visit_expr_let(&mut self, e: &'ast syn::ExprLet) {
+        bind_pattern(&e.pat, expr_ty(&e.expr), &mut self.ir.locals);
+        visit::visit_expr_let(self, e);
+    }
+
+    fn visit_expr_match(&mut self, e: &'ast syn::ExprMatch) {
+        let value = expr_ty(&e.expr);
+        for arm in &e.arms {
+            bind_pattern(&arm.pat, value.clone(), &mut self.ir.locals);
         }
+        visit::visit_expr_match(self, e);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.macro_tokens(m.tokens.clone(), 0);
     }
 }
 

@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::graph::{Finding, ReasonOrd};
+use crate::graph::Finding;
+use crate::known::{Category, Reason, suggestion};
 
 #[derive(Serialize)]
 struct JsonFinding<'a> {
@@ -22,13 +23,15 @@ struct JsonFinding<'a> {
     chain: &'a [String],
     confidence: &'static str,
     reason: &'static str,
+    category: Option<&'static str>,
+    suggestion: String,
 }
 
-fn why(reason: ReasonOrd) -> &'static str {
+fn why(reason: Reason) -> &'static str {
     match reason {
-        ReasonOrd::Marked => "is #[async_unsafe]",
-        ReasonOrd::Builtin => "blocks the thread",
-        ReasonOrd::User => "is on the `blocking` list of the async-unsafe metadata",
+        Reason::Marked => "is #[async_unsafe]",
+        Reason::Builtin(_) => "blocks the thread",
+        Reason::User => "is on the `blocking` list of the async-unsafe metadata",
     }
 }
 
@@ -44,6 +47,7 @@ pub(crate) fn text(findings: &[Finding]) -> String {
         );
         let _ = writeln!(out, " --> {}:{}:{}", f.file, f.line, f.column);
         let _ = writeln!(out, "  = note: {}", f.chain.join(" -> "));
+        let _ = writeln!(out, "  = help: {}", suggestion(&f.callee, f.reason));
         if !f.certain {
             let _ = writeln!(
                 out,
@@ -73,11 +77,9 @@ pub(crate) fn json(findings: &[Finding]) -> String {
             callee: &f.callee,
             chain: &f.chain,
             confidence: if f.certain { "certain" } else { "possible" },
-            reason: match f.reason {
-                ReasonOrd::Marked => "marked",
-                ReasonOrd::Builtin => "builtin",
-                ReasonOrd::User => "user",
-            },
+            reason: f.reason.kind(),
+            category: f.reason.category().map(Category::name),
+            suggestion: suggestion(&f.callee, f.reason),
         };
         // A struct of strings and numbers always serializes.
         out.push_str(&serde_json::to_string(&line).unwrap_or_default());
@@ -98,7 +100,7 @@ mod tests {
             callee: "app::Repo::find".into(),
             chain: vec!["async fn h (src/a.rs:2)".into(), "Repo::find".into()],
             certain,
-            reason: ReasonOrd::Marked,
+            reason: Reason::Marked,
         }
     }
 
@@ -108,6 +110,8 @@ mod tests {
             text(&[finding(false)]),
             "warning: blocking call in async context: `app::Repo::find` is #[async_unsafe]\n \
              --> src/a.rs:3:8\n  = note: async fn h (src/a.rs:2) -> Repo::find\n  \
+             = help: run it off the event loop: `sync_to_async(move || ..).await` or \
+             `tokio::task::spawn_blocking(move || ..).await` around the call to `find`\n  \
              = note: possible: a method call on the way could mean several impls\n\n\
              warning: 1 blocking call in async context\n"
         );

@@ -40,6 +40,8 @@ pub(crate) enum Ty {
     Named(Vec<String>, Vec<Ty>),
     /// Some implementor of these traits.
     Traits(Vec<Vec<String>>),
+    /// A tuple.
+    Tuple(Vec<Option<Ty>>),
 }
 
 /// What a call reaches.
@@ -360,6 +362,10 @@ impl<'a> Program<'a> {
                     with(found, rest)
                 } else if let Some(&k) = self.lib_by_name.get(name) {
                     with(vec![key(k)], rest)
+                } else if let Some(full) = prelude(name) {
+                    let mut p: Vec<String> = full.split("::").map(str::to_owned).collect();
+                    p.extend(rest.iter().cloned());
+                    p
                 } else {
                     segs.to_vec()
                 }
@@ -436,6 +442,13 @@ impl<'a> Program<'a> {
                         func: None,
                     };
                     let mut target = self.resolve_path(s, &u.path, depth + 1);
+                    // A dependency's items keep the public path its users
+                    // write (`tokio::runtime::Handle`, not the private module
+                    // that defines it): the lists name that one. Re-exports
+                    // of another crate's items are followed.
+                    if !self.crates[k].checked && target.first() == canon.first() {
+                        return canon;
+                    }
                     target.extend(canon[i + 1..].iter().cloned());
                     return self.normalize(target, depth + 1);
                 }
@@ -452,6 +465,12 @@ impl<'a> Program<'a> {
         }
         let ty = match t {
             TypeIr::Unknown => return None,
+            TypeIr::Tuple(elems) => Ty::Tuple(
+                elems
+                    .iter()
+                    .map(|e| self.type_of(scope, e, depth + 1))
+                    .collect(),
+            ),
             TypeIr::Traits(ts) => Ty::Traits(
                 ts.iter()
                     .map(|t| self.resolve_path(scope, t, depth + 1))
@@ -541,6 +560,14 @@ impl<'a> Program<'a> {
                     .find_map(|(_, e)| self.expr_type(scope, e, depth + 1))
             }
             ExprTy::Try(inner) => self.expr_type(scope, inner, depth + 1).map(unwrap_one),
+            ExprTy::TupleField(inner, i) => match self.expr_type(scope, inner, depth + 1)? {
+                Ty::Tuple(mut elems) if *i < elems.len() => elems.swap_remove(*i),
+                _ => None,
+            },
+            ExprTy::FirstArg(inner) => match self.expr_type(scope, inner, depth + 1)? {
+                Ty::Named(_, mut args) if !args.is_empty() => Some(peel(args.swap_remove(0))),
+                _ => None,
+            },
             ExprTy::Field(base, name) => {
                 let Ty::Named(canon, _) = self.expr_type(scope, base, depth + 1)? else {
                     return None;
@@ -560,12 +587,12 @@ impl<'a> Program<'a> {
                 if let Some(ids) = self.by_path.get(&canon.join("::")) {
                     return ids.iter().find_map(|&id| self.ret_type(id, depth + 1));
                 }
+                if let Some(ids) = self.dep_item(&canon) {
+                    return ids.iter().find_map(|&id| self.ret_type(id, depth + 1));
+                }
                 let shown = self.display(&canon);
                 if let Some((_, ret)) = known::RETURNS.iter().find(|(f, _)| *f == shown) {
-                    return Some(Ty::Named(
-                        ret.split("::").map(str::to_owned).collect(),
-                        vec![],
-                    ));
+                    return external_type(ret);
                 }
                 match canon.as_slice() {
                     [.., ty, _] if starts_upper(ty) => {
@@ -594,7 +621,22 @@ impl<'a> Program<'a> {
                     "lock" | "read" | "write" | "try_lock" | "borrow" | "borrow_mut"
                     | "get_mut" => Some(unwrap_cell(rt)),
                     "clone" | "to_owned" | "as_ref" | "as_mut" | "deref" | "deref_mut"
-                    | "by_ref" => Some(rt),
+                    | "by_ref" | "as_deref" | "as_deref_mut" | "cloned" | "copied" | "ok"
+                    | "ok_or" | "ok_or_else" | "map_err" | "context" | "with_context"
+                    | "wrap_err" | "wrap_err_with" | "into_inner" | "get_ref" | "inner" => Some(rt),
+                    // `Weak<T>::upgrade()` is an `Option<Arc<T>>`: keep `T`
+                    // inside an option, for the `?`/`unwrap` that follows.
+                    "upgrade" => match rt {
+                        Ty::Named(canon, mut args)
+                            if canon.last().is_some_and(|l| l == "Weak") && !args.is_empty() =>
+                        {
+                            Some(Ty::Named(
+                                vec!["std".into(), "option".into(), "Option".into()],
+                                vec![args.swap_remove(0)],
+                            ))
+                        }
+                        _ => None,
+                    },
                     _ => None,
                 }
             }
@@ -603,7 +645,12 @@ impl<'a> Program<'a> {
 
     /// Every target a call may mean.
     pub(crate) fn targets(&self, scope: Scope, call: &Call) -> Vec<Resolved> {
-        match &call.callee {
+        self.callee_targets(scope, &call.callee)
+    }
+
+    /// Every target a callee may mean.
+    pub(crate) fn callee_targets(&self, scope: Scope, callee: &Callee) -> Vec<Resolved> {
+        match callee {
             Callee::Path(segs) => self.path_targets(scope, segs),
             Callee::Method { name, recv } => self.method_targets(scope, name, recv),
         }
@@ -644,13 +691,15 @@ impl<'a> Program<'a> {
             }
             if let Some(k) = canon.first().and_then(|s| self.parsed_crate(s)) {
                 if !self.crates[k].checked {
-                    let tail = match prefix {
-                        [_, .., ty] if starts_upper(ty) => format!("{ty}::{name}"),
-                        _ => name.clone(),
-                    };
-                    if let Some(ids) = self.dep_tail.get(&(k, tail)) {
+                    if let Some(ids) = self.dep_item(&canon) {
                         return Self::all(ids);
                     }
+                    // A dependency's unmarked item: the built-in and user
+                    // lists name it by its path.
+                    return vec![Resolved {
+                        target: Target::Ext(self.display(&canon)),
+                        certain: true,
+                    }];
                 }
                 return Vec::new();
             }
@@ -659,6 +708,22 @@ impl<'a> Program<'a> {
             target: Target::Ext(self.display(&canon)),
             certain: true,
         }]
+    }
+
+    /// A dependency's marked items that `canon` (in that dependency) may
+    /// name: by their last segments, `Type::name` or `name`, since its
+    /// public path may be a re-export of the module that defines it.
+    fn dep_item(&self, canon: &[String]) -> Option<&Vec<FnId>> {
+        let k = canon.first().and_then(|s| self.parsed_crate(s))?;
+        if self.crates[k].checked {
+            return None;
+        }
+        let tail = match canon {
+            [_, .., ty, name] if starts_upper(ty) => format!("{ty}::{name}"),
+            [.., name] => name.clone(),
+            [] => return None,
+        };
+        self.dep_tail.get(&(k, tail))
     }
 
     fn trait_targets(&self, traits: &[Vec<String>], name: &str) -> Vec<Resolved> {
@@ -680,9 +745,13 @@ impl<'a> Program<'a> {
                 match canon.first().and_then(|s| self.parsed_crate(s)) {
                     Some(k) if !self.crates[k].checked => {
                         let ty = canon.last().map_or("", |s| s);
-                        self.dep_tail
-                            .get(&(k, format!("{ty}::{name}")))
-                            .map_or_else(Vec::new, |ids| Self::all(ids))
+                        match self.dep_tail.get(&(k, format!("{ty}::{name}"))) {
+                            Some(ids) => Self::all(ids),
+                            None => vec![Resolved {
+                                target: Target::Ext(format!("{}::{name}", self.display(&canon))),
+                                certain: true,
+                            }],
+                        }
                     }
                     Some(_) => Vec::new(),
                     None => vec![Resolved {
@@ -692,20 +761,80 @@ impl<'a> Program<'a> {
                 }
             }
             Some(Ty::Traits(traits)) => self.trait_targets(&traits, name),
+            Some(Ty::Tuple(_)) => Vec::new(),
             None => {
                 let Some(ids) = self.by_name.get(name) else {
                     return Vec::new();
                 };
-                let visible: Vec<FnId> = ids
-                    .iter()
+                // A guess by name: never certain, however few share it.
+                ids.iter()
                     .copied()
                     .filter(|id| id.krate == scope.krate || self.crates[id.krate].is_lib)
                     .filter(|id| self.crates[id.krate].checked || self.func(*id).marked)
-                    .collect();
-                Self::all(&visible)
+                    .map(|id| Resolved {
+                        target: Target::Fn(id),
+                        certain: false,
+                    })
+                    .collect()
             }
         }
     }
+}
+
+/// A type of the built-in tables (`std::io::Result<std::fs::File>`), its
+/// paths taken as written.
+fn external_type(written: &str) -> Option<Ty> {
+    fn convert(t: &TypeIr) -> Option<Ty> {
+        match t {
+            TypeIr::Path(segs, args) => Some(Ty::Named(
+                segs.clone(),
+                args.iter().filter_map(convert).collect(),
+            )),
+            TypeIr::Tuple(elems) => Some(Ty::Tuple(elems.iter().map(convert).collect())),
+            _ => None,
+        }
+    }
+    let parsed: syn::Type = syn::parse_str(written).ok()?;
+    convert(&crate::parse::type_ir(&parsed)).map(peel)
+}
+
+/// What the standard prelude (and the primitive types' modules) bring into
+/// scope under `name`, when nothing in the module shadows it.
+fn prelude(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "Vec" => "std::vec::Vec",
+        "String" => "std::string::String",
+        "ToString" => "std::string::ToString",
+        "Box" => "std::boxed::Box",
+        "Option" => "std::option::Option",
+        "Some" => "std::option::Option::Some",
+        "None" => "std::option::Option::None",
+        "Result" => "std::result::Result",
+        "Ok" => "std::result::Result::Ok",
+        "Err" => "std::result::Result::Err",
+        "Iterator" => "std::iter::Iterator",
+        "IntoIterator" => "std::iter::IntoIterator",
+        "Default" => "std::default::Default",
+        "Clone" => "std::clone::Clone",
+        "From" => "std::convert::From",
+        "Into" => "std::convert::Into",
+        "TryFrom" => "std::convert::TryFrom",
+        "TryInto" => "std::convert::TryInto",
+        "AsRef" => "std::convert::AsRef",
+        "Drop" => "std::ops::Drop",
+        "Fn" => "std::ops::Fn",
+        "FnMut" => "std::ops::FnMut",
+        "FnOnce" => "std::ops::FnOnce",
+        "drop" => "std::mem::drop",
+        "str" | "bool" | "char" | "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8"
+        | "i16" | "i32" | "i64" | "i128" | "isize" | "f32" | "f64" => match name {
+            "str" => "std::primitive::str",
+            "bool" => "std::primitive::bool",
+            "char" => "std::primitive::char",
+            _ => "std::primitive::number",
+        },
+        _ => return None,
+    })
 }
 
 fn join(base: &[String], name: &str) -> String {
@@ -733,6 +862,17 @@ fn peel(ty: Ty) -> Ty {
                             | "Ref"
                             | "RefMut"
                             | "Cow"
+                            | "Data"
+                            | "Extension"
+                            | "State"
+                            | "Json"
+                            | "Lazy"
+                            | "LazyLock"
+                            | "OnceLock"
+                            | "OnceCell"
+                            | "ArcSwap"
+                            | "ManuallyDrop"
+                            | "AssertUnwindSafe"
                     )
                 }) =>
         {

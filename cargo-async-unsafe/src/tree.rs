@@ -165,21 +165,21 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
                     if job.marks_only {
                         continue;
                     }
-                    for (module, candidates) in pending {
+                    for (module, candidates, gated) in pending {
                         match candidates.iter().find(|c| c.is_file()) {
+                            // `a/b.rs` keeps its submodules in `a/b/`, as
+                            // `a/b/mod.rs` does (the 2018 layout).
                             Some(path) => next.push(Job {
                                 krate: job.krate,
-                                child_dir: if candidates.len() == 1 {
-                                    child_dir_of(path)
-                                } else {
-                                    path.parent().unwrap_or(Path::new("")).to_owned()
-                                },
+                                child_dir: child_dir_of(path),
                                 path: path.clone(),
                                 module,
                                 marks_only: false,
                             }),
-                            None => loaded.warnings.push(format!(
-                                "module `{}` of `{}` has no file (looked for {})",
+                            // A module a `cfg` may leave out need not exist.
+                            None if gated => loaded.warnings.push(format!(
+                                "module `{}` of `{}` has no file (looked for {}); it is \
+                                 behind a `cfg`, so it is taken as compiled out",
                                 module.join("::"),
                                 krate.name,
                                 candidates
@@ -188,6 +188,23 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
                                     .collect::<Vec<_>>()
                                     .join(", ")
                             )),
+                            None => loaded.errors.push(FileError {
+                                path: candidates.first().map_or_else(PathBuf::new, |c| {
+                                    PathBuf::from(display(&ws.root, c))
+                                }),
+                                line: 0,
+                                column: 0,
+                                message: format!(
+                                    "module `{}` of `{}` has no file (looked for {})",
+                                    module.join("::"),
+                                    krate.name,
+                                    candidates
+                                        .iter()
+                                        .map(|c| display(&ws.root, c))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
+                            }),
                         }
                     }
                 }
@@ -209,6 +226,42 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
     loaded
 }
 
+/// A dependency file that marks nothing still matters for its re-exports
+/// (`pub use r2d2::*;` makes `diesel::r2d2::Pool` be `r2d2::Pool`), its
+/// modules and its public type aliases: this keeps those statements, each
+/// from its keyword to its `;`, and drops the rest, so the file is parsed at
+/// a fraction of its size. Statements are lifted out of inline modules and
+/// `cfg`s (a small imprecision); `None` when there are none.
+fn reexports_only(text: &str) -> Option<String> {
+    let mut out = String::new();
+    for start in ["pub use ", "pub mod ", "pub type ", "mod "] {
+        let mut from = 0;
+        while let Some(at) = text[from..].find(start) {
+            let begin = from + at;
+            from = begin + start.len();
+            // At the start of a line (after indentation), not inside a word.
+            let line_start = text[..begin].rfind('\n').map_or(0, |n| n + 1);
+            if !text[line_start..begin].trim().is_empty() {
+                continue;
+            }
+            let Some(len) = text[begin..].find([';', '{']) else {
+                break;
+            };
+            if text.as_bytes()[begin + len] == b'{' && !text[begin..].starts_with("pub use ") {
+                // An inline module or a generic alias with a body: not ours.
+                continue;
+            }
+            let end = match text[begin..].find(';') {
+                Some(e) => begin + e + 1,
+                None => break,
+            };
+            out.push_str(&text[begin..end]);
+            out.push('\n');
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// Stack size of a parsing thread.
 const STACK: usize = 16 << 20;
 
@@ -227,7 +280,19 @@ fn parse_level(jobs: &[Job], crates: &[Crate], threads: usize) -> Vec<JobResult>
                 Err(_) => return Ok(None),
             };
             if !text.contains("async_unsafe") {
-                return Ok(None);
+                // Best effort: an extract that does not parse (statements
+                // taken from inside a macro_rules!) is left out quietly.
+                return Ok(reexports_only(&text).and_then(|reduced| {
+                    crate::parse::parse_text(
+                        &reduced,
+                        &job.path,
+                        job.module.clone(),
+                        &job.child_dir,
+                        counts[i],
+                    )
+                    .ok()
+                    .map(|p| (counts[i], p))
+                }));
             }
             crate::parse::parse_text(
                 &text,

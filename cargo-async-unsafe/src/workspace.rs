@@ -16,6 +16,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::known::Category;
+
 /// One crate to parse: a target of a selected package.
 #[derive(Debug, Clone)]
 pub(crate) struct TargetSpec {
@@ -43,6 +45,11 @@ pub(crate) struct UserLists {
     pub(crate) blocking: Vec<String>,
     /// Paths that must never be reported, nor followed.
     pub(crate) allow: Vec<String>,
+    /// Built-in categories that are off by default, turned on.
+    pub(crate) enable: Vec<Category>,
+    /// Functions that run the closures or functions handed to them off the
+    /// event loop (paths, `*::name` or `prefix::*`).
+    pub(crate) breakers: Vec<String>,
 }
 
 /// Everything `cargo metadata` told us.
@@ -194,23 +201,44 @@ fn read_lists(table: &Value, origin: &str, lists: &mut UserLists) -> Result<(), 
         let dest = match key.as_str() {
             "blocking" => &mut lists.blocking,
             "allow" => &mut lists.allow,
+            "breakers" => &mut lists.breakers,
+            "enable" => {
+                for name in strings(value, origin, key)? {
+                    let category = Category::from_name(name).ok_or_else(|| {
+                        let names: Vec<&str> = Category::ALL.iter().map(|c| c.name()).collect();
+                        format!(
+                            "{origin}: `enable` names an unknown category `{name}` (one of {})",
+                            names.join(", ")
+                        )
+                    })?;
+                    lists.enable.push(category);
+                }
+                continue;
+            }
             other => {
                 return Err(format!(
-                    "{origin}: unknown key `{other}` (expected `blocking` or `allow`)"
+                    "{origin}: unknown key `{other}` (expected `blocking`, `allow`, `breakers` or `enable`)"
                 ));
             }
         };
-        let Some(items) = value.as_array() else {
-            return Err(format!("{origin}: `{key}` must be an array of paths"));
-        };
-        for item in items {
-            let Some(path) = item.as_str() else {
-                return Err(format!("{origin}: `{key}` must hold strings, found {item}"));
-            };
-            dest.push(path.to_owned());
-        }
+        dest.extend(strings(value, origin, key)?.map(str::to_owned));
     }
     Ok(())
+}
+
+/// The strings of an array value, or an error naming the key.
+fn strings<'v>(
+    value: &'v Value,
+    origin: &str,
+    key: &str,
+) -> Result<impl Iterator<Item = &'v str>, String> {
+    let Some(items) = value.as_array() else {
+        return Err(format!("{origin}: `{key}` must be an array of strings"));
+    };
+    if let Some(bad) = items.iter().find(|i| !i.is_string()) {
+        return Err(format!("{origin}: `{key}` must hold strings, found {bad}"));
+    }
+    Ok(items.iter().filter_map(Value::as_str))
 }
 
 #[cfg(test)]
@@ -263,6 +291,22 @@ mod tests {
         let ws = from_metadata(&m, false).unwrap();
         assert_eq!(ws.lists.blocking, ["a::db::*"]);
         assert_eq!(ws.lists.allow, ["w::y", "a::x"]);
+        let more = json!({"async-unsafe": {"enable": ["lock"], "breakers": ["a::run_blocking"]}});
+        let ws = from_metadata(&meta(Some("a 0.1.0"), more), false).unwrap();
+        assert_eq!(ws.lists.enable, [Category::Lock]);
+        assert_eq!(ws.lists.breakers, ["a::run_blocking"]);
+        let err = from_metadata(
+            &meta(
+                Some("a 0.1.0"),
+                json!({"async-unsafe": {"enable": ["locks"]}}),
+            ),
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("unknown category `locks`") && err.contains("sync-channel"),
+            "{err}"
+        );
         for bad in [
             json!({"async-unsafe": {"blocking": "a::db"}}),
             json!({"async-unsafe": {"blocking": [1]}}),
