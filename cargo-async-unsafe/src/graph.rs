@@ -19,7 +19,7 @@
 //! The blocking callees reachable from each synchronous function are computed
 //! once and reused by every root that calls it.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use crate::known::{Lists, Reason};
@@ -47,6 +47,7 @@ enum Runs {
     No,
 }
 
+#[derive(Clone)]
 enum Step {
     Block {
         callee: String,
@@ -71,10 +72,30 @@ struct Walker<'p, 'a> {
     program: &'p Program<'a>,
     lists: &'p Lists,
     memo: HashMap<FnId, Rc<Vec<Reach>>>,
+    calls_memo: HashMap<FnId, Rc<Vec<Resolved>>>,
+    steps_fn: HashMap<FnId, Step>,
+    steps_ext: HashMap<String, Step>,
 }
 
 impl Walker<'_, '_> {
-    fn step(&self, target: &Target) -> Step {
+    /// What to do with a call's target, decided once per target.
+    fn step(&mut self, target: &Target) -> Step {
+        let cached = match target {
+            Target::Fn(id) => self.steps_fn.get(id),
+            Target::Ext(path) => self.steps_ext.get(path),
+        };
+        if let Some(step) = cached {
+            return step.clone();
+        }
+        let step = self.decide(target);
+        match target {
+            Target::Fn(id) => self.steps_fn.insert(*id, step.clone()),
+            Target::Ext(path) => self.steps_ext.insert(path.clone(), step.clone()),
+        };
+        step
+    }
+
+    fn decide(&self, target: &Target) -> Step {
         match target {
             Target::Fn(id) => {
                 let f = self.program.func(*id);
@@ -127,25 +148,37 @@ impl Walker<'_, '_> {
         )
     }
 
-    fn calls(&self, id: FnId) -> Vec<Resolved> {
+    /// What a synchronous function's own body calls, resolved once.
+    fn calls(&mut self, id: FnId) -> Rc<Vec<Resolved>> {
+        if let Some(c) = self.calls_memo.get(&id) {
+            return Rc::clone(c);
+        }
         let f = self.program.func(id);
         let scope = Scope {
             krate: id.krate,
             module: id.module,
             func: Some(f),
+            at: usize::MAX,
         };
-        f.bodies[0]
+        let calls: Vec<Resolved> = f.bodies[0]
             .calls
             .iter()
             .filter(|c| !c.allowed)
             .flat_map(|c| self.call_targets(scope, c))
-            .collect()
+            .collect();
+        let calls = Rc::new(calls);
+        self.calls_memo.insert(id, Rc::clone(&calls));
+        calls
     }
 
     /// A call's targets, less certain (or none) when a closure's host may
     /// not run it here.
     fn call_targets(&self, scope: Scope, call: &Call) -> Vec<Resolved> {
-        let sure = match self.runs_here(scope, &call.host) {
+        let here = Scope {
+            at: call.line,
+            ..scope
+        };
+        let sure = match self.runs_here(here, &call.host) {
             Runs::Yes => true,
             Runs::Maybe => false,
             Runs::No => return Vec::new(),
@@ -155,6 +188,34 @@ impl Walker<'_, '_> {
             t.certain &= sure;
         }
         targets
+    }
+
+    /// A function that runs what it is given off the event loop: configured,
+    /// or handing its parameter to `spawn_blocking`-like calls, or to another
+    /// such function (followed a few levels, for wrappers of wrappers).
+    fn is_breaker(&self, id: FnId, depth: usize) -> bool {
+        let f = self.program.func(id);
+        if f.breaks_param || self.lists.breaker(&self.program.fn_path(id)) {
+            return true;
+        }
+        if depth > 4 || f.param_hosts.is_empty() {
+            return false;
+        }
+        let scope = Scope {
+            krate: id.krate,
+            module: id.module,
+            func: Some(f),
+            at: usize::MAX,
+        };
+        f.param_hosts.iter().any(|callee| {
+            self.program
+                .callee_targets(scope, callee)
+                .iter()
+                .any(|t| match &t.target {
+                    Target::Fn(next) => *next != id && self.is_breaker(*next, depth + 1),
+                    Target::Ext(path) => self.lists.breaker(path),
+                })
+        })
     }
 
     /// Whether the closure a call is written in runs where it is written.
@@ -175,17 +236,16 @@ impl Walker<'_, '_> {
         for t in &targets {
             match &t.target {
                 Target::Fn(id) => {
-                    let f = self.program.func(*id);
-                    if f.breaks_param || self.lists.breaker(&self.program.fn_path(*id)) {
+                    if self.is_breaker(*id, 0) {
                         return Runs::No;
                     }
-                    all_call_it &= f.calls_param && t.certain;
+                    all_call_it &= self.program.func(*id).calls_param && t.certain;
                 }
                 Target::Ext(path) => {
                     if self.lists.breaker(path) {
                         return Runs::No;
                     }
-                    all_call_it = false;
+                    all_call_it &= self.lists.caller(path);
                 }
             }
         }
@@ -198,32 +258,47 @@ impl Walker<'_, '_> {
             return Rc::clone(r);
         }
         let mut out = Vec::new();
-        let mut seen_callees = HashSet::new();
-        let mut visited = HashSet::from([start]);
+        // A callee, or a function, first reached on a possible path is
+        // reached again on a certain one: certainty is kept where it exists.
+        let mut seen_callees: HashMap<String, usize> = HashMap::new();
+        let mut visited: HashMap<FnId, bool> = HashMap::from([(start, true)]);
         let mut queue = VecDeque::from([(start, vec![self.label(start)], true)]);
         while let Some((id, chain, certain)) = queue.pop_front() {
-            for r in self.calls(id) {
+            for r in self.calls(id).iter() {
                 match self.step(&r.target) {
                     Step::Block {
                         callee,
                         short,
                         reason,
                     } => {
-                        if seen_callees.insert(callee.clone()) {
-                            out.push(Reach {
-                                callee,
-                                short,
-                                reason,
-                                chain: chain.clone(),
-                                certain: certain && r.certain,
-                            });
+                        let sure = certain && r.certain;
+                        let reach = Reach {
+                            callee,
+                            short,
+                            reason,
+                            chain: chain.clone(),
+                            certain: sure,
+                        };
+                        match seen_callees.get(&reach.callee) {
+                            None => {
+                                seen_callees.insert(reach.callee.clone(), out.len());
+                                out.push(reach);
+                            }
+                            Some(&i) if sure && !out[i].certain => out[i] = reach,
+                            Some(_) => {}
                         }
                     }
                     Step::Follow(next) => {
-                        if visited.insert(next) {
+                        let sure = certain && r.certain;
+                        let again = match visited.get(&next) {
+                            None => true,
+                            Some(&was) => sure && !was,
+                        };
+                        if again {
+                            visited.insert(next, sure);
                             let mut c = chain.clone();
                             c.push(self.label(next));
-                            queue.push_back((next, c, certain && r.certain));
+                            queue.push_back((next, c, sure));
                         }
                     }
                     Step::Skip => {}
@@ -243,6 +318,9 @@ pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
         program,
         lists,
         memo: HashMap::new(),
+        calls_memo: HashMap::new(),
+        steps_fn: HashMap::new(),
+        steps_ext: HashMap::new(),
     };
     let mut findings = Vec::new();
     for (k, c) in program.crates.iter().enumerate() {
@@ -259,6 +337,7 @@ pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
                     krate: k,
                     module: m,
                     func: Some(f),
+                    at: usize::MAX,
                 };
                 for body in &f.bodies {
                     let root = match body.kind {
@@ -309,7 +388,28 @@ pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
             }
         }
     }
-    findings.sort();
+    // Of the findings of one call and callee, keep a certain one, then the
+    // shortest chain.
+    findings.sort_by(|a, b| {
+        (
+            &a.file,
+            a.line,
+            a.column,
+            &a.callee,
+            !a.certain,
+            a.chain.len(),
+            &a.chain,
+        )
+            .cmp(&(
+                &b.file,
+                b.line,
+                b.column,
+                &b.callee,
+                !b.certain,
+                b.chain.len(),
+                &b.chain,
+            ))
+    });
     findings.dedup_by(|a, b| {
         (&a.file, a.line, a.column, &a.callee) == (&b.file, b.line, b.column, &b.callee)
     });

@@ -333,6 +333,7 @@ pub(crate) const BUILTIN: &[(&str, Category)] = &[
     // Synchronous databases.
     ("postgres::Client::*", Category::Db),
     ("postgres::Transaction::*", Category::Db),
+    ("postgres::Config::connect", Category::Db),
     ("r2d2::Pool::get", Category::Db),
     ("r2d2::Pool::get_timeout", Category::Db),
     ("rusqlite::Connection::*", Category::Db),
@@ -351,7 +352,15 @@ pub(crate) const BUILTIN: &[(&str, Category)] = &[
     ("redis::Connection::*", Category::Db),
     ("sqlite::Connection::*", Category::Db),
     // Synchronous HTTP clients.
-    ("reqwest::blocking::*", Category::Http),
+    // reqwest's blocking client: a request sent, a body read, and a client
+    // built or dropped (it runs a runtime of its own: in async code that
+    // panics). Building a request blocks nothing.
+    ("reqwest::blocking::get", Category::Http),
+    ("reqwest::blocking::RequestBuilder::send", Category::Http),
+    ("reqwest::blocking::Client::execute", Category::Http),
+    ("reqwest::blocking::Client::new", Category::Http),
+    ("reqwest::blocking::ClientBuilder::build", Category::Http),
+    ("reqwest::blocking::Response::*", Category::Http),
     ("ureq::*", Category::Http),
     ("attohttpc::*", Category::Http),
     ("minreq::*", Category::Http),
@@ -375,6 +384,50 @@ pub(crate) const BREAKERS: &[&str] = &[
     "*::interact",
 ];
 
+/// Outside functions that call the closure they are given before they
+/// return (beside the adapters `parse.rs` knows by method name): a blocking
+/// call in that closure blocks here.
+pub(crate) const CALLERS: &[&str] = &[
+    "std::panic::catch_unwind",
+    "std::iter::from_fn",
+    "std::iter::repeat_with",
+    "std::thread::LocalKey::with",
+    "async_unsafe_runtime::capture_violations",
+    "async_unsafe_runtime::allow_on_this_thread",
+];
+
+/// Items under a blocking prefix (`std::fs::*`, `reqwest::blocking::Response::*`)
+/// that do no I/O: builders, in-memory accessors, non-blocking attempts.
+pub(crate) const NOT_BLOCKING: &[&str] = &[
+    "std::fs::File::options",
+    "std::fs::OpenOptions::new",
+    "std::fs::OpenOptions::read",
+    "std::fs::OpenOptions::write",
+    "std::fs::OpenOptions::append",
+    "std::fs::OpenOptions::truncate",
+    "std::fs::OpenOptions::create",
+    "std::fs::OpenOptions::create_new",
+    "std::fs::OpenOptions::mode",
+    "std::fs::OpenOptions::custom_flags",
+    "std::fs::DirBuilder::new",
+    "std::fs::DirBuilder::recursive",
+    "std::fs::DirBuilder::mode",
+    "std::fs::Permissions::*",
+    "std::fs::FileType::*",
+    "std::fs::Metadata::*",
+    "std::fs::DirEntry::path",
+    "std::fs::DirEntry::file_name",
+    "std::fs::File::try_lock",
+    "std::fs::File::try_lock_shared",
+    "std::fs::File::try_lock_exclusive",
+    "reqwest::blocking::Response::status",
+    "reqwest::blocking::Response::headers",
+    "reqwest::blocking::Response::url",
+    "reqwest::blocking::Response::content_length",
+    "reqwest::blocking::Response::error_for_status",
+    "reqwest::blocking::Response::error_for_status_ref",
+];
+
 /// Free functions whose return type the built-in list needs.
 pub(crate) const RETURNS: &[(&str, &str)] = &[
     ("std::io::stdin", "std::io::Stdin"),
@@ -395,6 +448,8 @@ pub(crate) const RETURNS: &[(&str, &str)] = &[
         "std::io::Result<std::net::UdpSocket>",
     ),
     ("std::path::Path::new", "std::path::Path"),
+    ("std::fs::File::options", "std::fs::OpenOptions"),
+    ("std::fs::OpenOptions::new", "std::fs::OpenOptions"),
     (
         "std::sync::mpsc::channel",
         "(std::sync::mpsc::Sender<_>, std::sync::mpsc::Receiver<_>)",
@@ -457,13 +512,97 @@ pub(crate) const RETURNS: &[(&str, &str)] = &[
         "std::result::Result<postgres::Client>",
     ),
     ("r2d2::Pool::builder", "r2d2::Builder"),
+    ("postgres::Config::new", "postgres::Config"),
     ("r2d2::Builder::build", "std::result::Result<r2d2::Pool>"),
     ("r2d2::Pool::new", "std::result::Result<r2d2::Pool>"),
+];
+
+/// Methods of outside types whose return type the built-in list needs, so a
+/// chain `client.get(url).send()` reaches `RequestBuilder::send`.
+pub(crate) const METHOD_RETURNS: &[(&str, &str, &str)] = &[
+    (
+        "reqwest::blocking::Client",
+        "get",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::Client",
+        "post",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::Client",
+        "put",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::Client",
+        "patch",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::Client",
+        "delete",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::Client",
+        "head",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::Client",
+        "request",
+        "reqwest::blocking::RequestBuilder",
+    ),
+    (
+        "reqwest::blocking::RequestBuilder",
+        "send",
+        "reqwest::Result<reqwest::blocking::Response>",
+    ),
+    (
+        "reqwest::blocking::ClientBuilder",
+        "build",
+        "reqwest::Result<reqwest::blocking::Client>",
+    ),
+    (
+        "postgres::Config",
+        "connect",
+        "std::result::Result<postgres::Client>",
+    ),
+    (
+        "r2d2::Pool",
+        "get",
+        "std::result::Result<r2d2::PooledConnection>",
+    ),
+    (
+        "std::process::Command",
+        "spawn",
+        "std::io::Result<std::process::Child>",
+    ),
+    (
+        "std::net::TcpListener",
+        "accept",
+        "std::io::Result<(std::net::TcpStream, std::net::SocketAddr)>",
+    ),
 ];
 
 /// External builder types whose methods return the builder itself, so a
 /// chain `Command::new("ls").arg("-l").output()` keeps its type.
 pub(crate) const BUILDERS: &[(&str, &[&str])] = &[
+    (
+        "std::fs::OpenOptions",
+        &[
+            "read",
+            "write",
+            "append",
+            "truncate",
+            "create",
+            "create_new",
+            "mode",
+            "custom_flags",
+        ],
+    ),
     (
         "std::process::Command",
         &[
@@ -479,6 +618,72 @@ pub(crate) const BUILDERS: &[(&str, &[&str])] = &[
             "stderr",
             "uid",
             "gid",
+        ],
+    ),
+    (
+        "std::fs::OpenOptions",
+        &[
+            "read",
+            "write",
+            "append",
+            "truncate",
+            "create",
+            "create_new",
+            "mode",
+            "custom_flags",
+        ],
+    ),
+    (
+        "reqwest::blocking::RequestBuilder",
+        &[
+            "header",
+            "headers",
+            "body",
+            "json",
+            "form",
+            "query",
+            "timeout",
+            "basic_auth",
+            "bearer_auth",
+            "multipart",
+            "version",
+        ],
+    ),
+    (
+        "reqwest::blocking::ClientBuilder",
+        &[
+            "timeout",
+            "connect_timeout",
+            "user_agent",
+            "default_headers",
+            "http1_only",
+            "http2_prior_knowledge",
+            "danger_accept_invalid_certs",
+            "redirect",
+            "proxy",
+            "no_proxy",
+            "pool_max_idle_per_host",
+            "gzip",
+            "cookie_store",
+            "tcp_nodelay",
+        ],
+    ),
+    (
+        "postgres::Config",
+        &[
+            "host",
+            "hostaddr",
+            "port",
+            "user",
+            "password",
+            "dbname",
+            "options",
+            "application_name",
+            "connect_timeout",
+            "ssl_mode",
+            "keepalives",
+            "target_session_attrs",
+            "channel_binding",
         ],
     ),
     (
@@ -576,10 +781,18 @@ impl Lists {
             || BREAKERS.iter().any(|p| matches(p, path))
     }
 
+    /// `path` calls the closure it is given before it returns.
+    pub(crate) fn caller(&self, path: &str) -> bool {
+        CALLERS.iter().any(|p| matches(p, path))
+    }
+
     /// Why `path` blocks, if it does (the user's list first).
     pub(crate) fn blocking(&self, path: &str) -> Option<Reason> {
         if self.user.blocking.iter().any(|p| matches(p, path)) {
             return Some(Reason::User);
+        }
+        if NOT_BLOCKING.iter().any(|p| matches(p, path)) {
+            return None;
         }
         BUILTIN
             .iter()
@@ -669,6 +882,10 @@ mod tests {
             );
         }
         for path in [
+            "std::fs::File::options",
+            "std::fs::OpenOptions::write",
+            "std::fs::Metadata::len",
+            "reqwest::blocking::Response::status",
             "tokio::fs::read",
             "reqwest::get",
             "std::thread::spawn",

@@ -65,6 +65,8 @@ pub(crate) enum ExprTy {
     TupleField(Box<ExprTy>, usize),
     /// What a one-field pattern `Wrapper(x)` binds: the first type argument.
     FirstArg(Box<ExprTy>),
+    /// The value of a `match`, `if` or block: whichever branch tells.
+    OneOf(Vec<ExprTy>),
     /// Nothing known.
     Unknown,
 }
@@ -210,7 +212,8 @@ pub(crate) struct FnIr {
     /// Generic parameters with their trait bounds (fn's and impl's).
     pub(crate) generics: Vec<(String, Vec<Vec<String>>)>,
     pub(crate) params: Vec<(String, TypeIr)>,
-    pub(crate) locals: Vec<(String, ExprTy)>,
+    /// Local bindings: name, value, line of the binding.
+    pub(crate) locals: Vec<(String, ExprTy, usize)>,
     pub(crate) ret: Option<TypeIr>,
     /// `bodies[0]` is the function's own; the rest are async blocks/closures.
     pub(crate) bodies: Vec<Body>,
@@ -220,6 +223,11 @@ pub(crate) struct FnIr {
     /// It hands one of its parameters to a chain breaker (`fn run<F>(f: F)
     /// { spawn_blocking(f) }`): it is a chain breaker itself.
     pub(crate) breaks_param: bool,
+    /// Calls that one of its parameters is handed to, directly or inside a
+    /// closure that calls it: if one of them is a chain breaker, so is this
+    /// function (`blocking_json_task(f)` → `blocking_task(f)` →
+    /// `spawn_blocking(f)`).
+    pub(crate) param_hosts: Vec<Callee>,
 }
 
 /// An import: `use a::b as c;` (alias `c`) or `use a::b::*;` (glob).
@@ -502,6 +510,24 @@ pub(crate) fn expr_ty(e: &Expr) -> ExprTy {
             ExprTy::Ty(TypeIr::Path(path_segs(&s.path), vec![]))
         }
         Expr::Cast(c) => ExprTy::Ty(type_ir(&c.ty)),
+        Expr::Match(m) => ExprTy::OneOf(m.arms.iter().map(|a| expr_ty(&a.body)).collect()),
+        Expr::If(i) => {
+            let mut branches = vec![block_ty(&i.then_branch)];
+            if let Some((_, e)) = &i.else_branch {
+                branches.push(expr_ty(e));
+            }
+            ExprTy::OneOf(branches)
+        }
+        Expr::Block(b) => block_ty(&b.block),
+        Expr::Unsafe(b) => block_ty(&b.block),
+        _ => ExprTy::Unknown,
+    }
+}
+
+/// The value of a block: its last expression.
+fn block_ty(b: &syn::Block) -> ExprTy {
+    match b.stmts.last() {
+        Some(syn::Stmt::Expr(e, None)) => expr_ty(e),
         _ => ExprTy::Unknown,
     }
 }
@@ -525,12 +551,12 @@ fn typed_bindings(pat: &Pat, ty: &Type, out: &mut Vec<(String, TypeIr)>) {
 /// `(name, type)` for the bindings of a pattern matched against a value of
 /// type `value`: `x`, `(a, b)`, `Ok(x)` / `Some(x)` (the value inside),
 /// `Wrapper(x)` (its first type argument), `&x`, `x @ ..`.
-fn bind_pattern(pat: &Pat, value: ExprTy, out: &mut Vec<(String, ExprTy)>) {
+fn bind_pattern(pat: &Pat, value: ExprTy, line: usize, out: &mut Vec<(String, ExprTy, usize)>) {
     match pat {
-        Pat::Ident(id) => out.push((id.ident.unraw().to_string(), value)),
+        Pat::Ident(id) => out.push((id.ident.unraw().to_string(), value, line)),
         Pat::Tuple(t) => {
             for (i, p) in t.elems.iter().enumerate() {
-                bind_pattern(p, ExprTy::TupleField(Box::new(value.clone()), i), out);
+                bind_pattern(p, ExprTy::TupleField(Box::new(value.clone()), i), line, out);
             }
         }
         Pat::TupleStruct(ts) if ts.elems.len() == 1 => {
@@ -541,15 +567,15 @@ fn bind_pattern(pat: &Pat, value: ExprTy, out: &mut Vec<(String, ExprTy)>) {
                 _ => ExprTy::FirstArg(Box::new(value)),
             };
             if let Some(p) = ts.elems.first() {
-                bind_pattern(p, inner, out);
+                bind_pattern(p, inner, line, out);
             }
         }
-        Pat::Reference(r) => bind_pattern(&r.pat, value, out),
-        Pat::Paren(p) => bind_pattern(&p.pat, value, out),
+        Pat::Reference(r) => bind_pattern(&r.pat, value, line, out),
+        Pat::Paren(p) => bind_pattern(&p.pat, value, line, out),
         Pat::Type(pt) => {
             let mut bound = Vec::new();
             typed_bindings(&pt.pat, &pt.ty, &mut bound);
-            out.extend(bound.into_iter().map(|(n, t)| (n, ExprTy::Ty(t))));
+            out.extend(bound.into_iter().map(|(n, t)| (n, ExprTy::Ty(t), line)));
         }
         _ => {}
     }
@@ -762,6 +788,7 @@ impl ItemWalker<'_> {
             }],
             calls_param: false,
             breaks_param: false,
+            param_hosts: Vec::new(),
         };
         if let Some(block) = block {
             let mut v = BodyVisitor {
@@ -1013,7 +1040,16 @@ impl BodyVisitor<'_> {
         }
     }
 
+    fn is_param(&self, name: &str) -> bool {
+        self.ir.params.iter().any(|(n, _)| n == name)
+    }
+
     fn record(&mut self, callee: Callee, span: proc_macro2::Span, name_line: usize) {
+        if let (Callee::Path(p), Host::Call(host)) = (&callee, &self.host) {
+            if p.len() == 1 && self.is_param(&p[0]) {
+                self.ir.param_hosts.push((**host).clone());
+            }
+        }
         let Some(body) = self.current else { return };
         let start = span.start();
         let allowed = self.allow.covers(start.line) || self.allow.covers(name_line);
@@ -1051,7 +1087,7 @@ impl BodyVisitor<'_> {
         if last.starts_with(|c: char| c.is_uppercase())
             || (segs.len() == 1
                 && (self.ir.params.iter().any(|(n, _)| n == last)
-                    || self.ir.locals.iter().any(|(n, _)| n == last)))
+                    || self.ir.locals.iter().any(|(n, ..)| n == last)))
         {
             return;
         }
@@ -1100,6 +1136,14 @@ impl BodyVisitor<'_> {
                 };
                 self.hosted(arg, inner);
             } else {
+                if let (Expr::Path(p), Host::Call(callee)) = (arg, &host) {
+                    if p.path
+                        .get_ident()
+                        .is_some_and(|id| self.is_param(&id.unraw().to_string()))
+                    {
+                        self.ir.param_hosts.push((**callee).clone());
+                    }
+                }
                 self.passed_fn(arg, host.clone());
                 self.visit_expr(arg);
             }
@@ -1123,7 +1167,12 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
 
     fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
         for input in &c.inputs {
-            bind_pattern(input, ExprTy::Unknown, &mut self.ir.locals);
+            bind_pattern(
+                input,
+                ExprTy::Unknown,
+                line_of(input.span()),
+                &mut self.ir.locals,
+            );
         }
         if let Some(token) = &c.asyncness {
             let body = self.new_body(BodyKind::AsyncClosure, line_of(token.span));
@@ -1184,7 +1233,10 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
             .init
             .as_ref()
             .map_or(ExprTy::Unknown, |i| expr_ty(&i.expr));
-        bind_pattern(&l.pat, value, &mut self.ir.locals);
+        // Bound as of the statement's end: its value may use names bound
+        // inside it (`let c = match x { Ok(c) => c, .. };`).
+        let end = l.span().end().line;
+        bind_pattern(&l.pat, value, end, &mut self.ir.locals);
         // `let f = || ..;`: the calls inside run where `f` goes.
         let bound = match (&l.pat, l.init.as_ref().map(|i| &*i.expr)) {
             (Pat::Ident(id), Some(Expr::Closure(c))) if c.asyncness.is_none() => {
@@ -1203,19 +1255,34 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
     }
 
     fn visit_expr_for_loop(&mut self, e: &'ast syn::ExprForLoop) {
-        bind_pattern(&e.pat, ExprTy::Unknown, &mut self.ir.locals);
+        bind_pattern(
+            &e.pat,
+            ExprTy::Unknown,
+            line_of(e.pat.span()),
+            &mut self.ir.locals,
+        );
         visit::visit_expr_for_loop(self, e);
     }
 
     fn visit_expr_let(&mut self, e: &'ast syn::ExprLet) {
-        bind_pattern(&e.pat, expr_ty(&e.expr), &mut self.ir.locals);
+        bind_pattern(
+            &e.pat,
+            expr_ty(&e.expr),
+            line_of(e.pat.span()),
+            &mut self.ir.locals,
+        );
         visit::visit_expr_let(self, e);
     }
 
     fn visit_expr_match(&mut self, e: &'ast syn::ExprMatch) {
         let value = expr_ty(&e.expr);
         for arm in &e.arms {
-            bind_pattern(&arm.pat, value.clone(), &mut self.ir.locals);
+            bind_pattern(
+                &arm.pat,
+                value.clone(),
+                line_of(arm.pat.span()),
+                &mut self.ir.locals,
+            );
         }
         visit::visit_expr_match(self, e);
     }

@@ -19,7 +19,9 @@
 //! module tree are told apart but a type reached through an unresolvable path
 //! is not.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use crate::known;
 use crate::parse::{Call, Callee, ExprTy, FnIr, ModuleIr, TypeIr};
@@ -66,14 +68,22 @@ pub(crate) struct Scope<'a> {
     pub(crate) krate: usize,
     pub(crate) module: usize,
     pub(crate) func: Option<&'a FnIr>,
+    /// The line the name is used on: a local is its latest binding above.
+    pub(crate) at: usize,
 }
 
 const DEPTH: usize = 12;
+
+/// The canonical paths a module's glob imports lead to.
+type GlobTargets = Rc<Vec<Vec<String>>>;
 
 /// The crates and the indexes built over them.
 pub(crate) struct Program<'a> {
     pub(crate) crates: &'a [Crate],
     lib_by_name: HashMap<&'a str, usize>,
+    /// The names each module declares: free functions, types, traits,
+    /// aliases, child modules.
+    declared: Vec<Vec<HashSet<&'a str>>>,
     modules: Vec<HashMap<&'a [String], Vec<usize>>>,
     by_path: HashMap<String, Vec<FnId>>,
     by_trait: HashMap<(String, String), Vec<FnId>>,
@@ -82,6 +92,8 @@ pub(crate) struct Program<'a> {
     structs: HashMap<String, (usize, usize, usize)>,
     aliases: HashMap<String, (usize, usize, usize)>,
     traits: HashSet<String>,
+    /// Memo of [`Program::glob_targets`].
+    globs: RefCell<HashMap<(usize, usize), GlobTargets>>,
 }
 
 fn key(krate: usize) -> String {
@@ -112,9 +124,30 @@ impl<'a> Program<'a> {
                 map
             })
             .collect();
+        let declared = crates
+            .iter()
+            .map(|c| {
+                c.modules
+                    .iter()
+                    .map(|m| {
+                        let fns = m
+                            .fns
+                            .iter()
+                            .filter(|f| f.self_ty.is_none() && !f.in_trait_def)
+                            .map(|f| f.name.as_str());
+                        fns.chain(m.types.iter().map(String::as_str))
+                            .chain(m.traits.iter().map(String::as_str))
+                            .chain(m.aliases.iter().map(|(a, _)| a.as_str()))
+                            .chain(m.children.iter().map(String::as_str))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
         let mut p = Program {
             crates,
             lib_by_name,
+            declared,
             modules,
             by_path: HashMap::new(),
             by_trait: HashMap::new(),
@@ -123,6 +156,7 @@ impl<'a> Program<'a> {
             structs: HashMap::new(),
             aliases: HashMap::new(),
             traits: HashSet::new(),
+            globs: RefCell::new(HashMap::new()),
         };
         for (k, c) in crates.iter().enumerate() {
             for (m, module) in c.modules.iter().enumerate() {
@@ -151,6 +185,7 @@ impl<'a> Program<'a> {
                         krate: k,
                         module: m,
                         func: None,
+                        at: usize::MAX,
                     };
                     let owner = p.owner_path(scope, f);
                     p.by_path.entry(join(&owner, &f.name)).or_default().push(id);
@@ -245,6 +280,7 @@ impl<'a> Program<'a> {
             krate: id.krate,
             module: id.module,
             func: None,
+            at: usize::MAX,
         };
         let mut p = self.owner_path(scope, f);
         p.push(f.name.clone());
@@ -271,14 +307,9 @@ pub(crate) fn short_name(f: &FnIr) -> String {
 }
 
 impl<'a> Program<'a> {
-    fn declares(&self, m: &ModuleIr, name: &str) -> bool {
-        m.fns
-            .iter()
-            .any(|f| f.self_ty.is_none() && !f.in_trait_def && f.name == name)
-            || m.types.iter().any(|t| t == name)
-            || m.traits.iter().any(|t| t == name)
-            || m.aliases.iter().any(|(a, _)| a == name)
-            || m.children.iter().any(|c| c == name)
+    /// Module `m` of crate `k` declares an item (or a child module) `name`.
+    fn declares(&self, k: usize, m: usize, name: &str) -> bool {
+        self.declared[k][m].contains(name)
     }
 
     fn modules_at(&self, krate: usize, path: &[String]) -> &[usize] {
@@ -349,6 +380,8 @@ impl<'a> Program<'a> {
                 } else if let Some(u) = module
                     .uses
                     .iter()
+                    // `extern crate foo;` names the crate, not itself.
+                    .filter(|u| u.path.len() != 1 || u.path[0] != name)
                     .find(|u| u.alias.as_deref() == Some(name))
                 {
                     let inner = Scope {
@@ -356,7 +389,7 @@ impl<'a> Program<'a> {
                         ..scope
                     };
                     with(self.resolve_path(inner, &u.path, depth + 1), rest)
-                } else if self.declares(module, name) {
+                } else if self.declares(scope.krate, scope.module, name) {
                     with(self.module_path(scope.krate, scope.module), segs)
                 } else if let Some(found) = self.through_globs(scope, name, depth) {
                     with(found, rest)
@@ -374,20 +407,49 @@ impl<'a> Program<'a> {
         self.normalize(base, depth + 1)
     }
 
-    fn through_globs(&self, scope: Scope, name: &str, depth: usize) -> Option<Vec<String>> {
+    /// Where the glob imports of a module lead, worked out once per module.
+    fn glob_targets(&self, scope: Scope, depth: usize) -> GlobTargets {
+        let key = (scope.krate, scope.module);
+        if let Some(t) = self.globs.borrow().get(&key) {
+            return Rc::clone(t);
+        }
         let module = self.module(scope.krate, scope.module);
-        for g in module.uses.iter().filter(|u| u.alias.is_none()) {
-            let inner = Scope {
-                func: None,
-                ..scope
-            };
-            let target = self.resolve_path(inner, &g.path, depth + 1);
+        let inner = Scope {
+            func: None,
+            at: usize::MAX,
+            ..scope
+        };
+        let targets: Vec<Vec<String>> = module
+            .uses
+            .iter()
+            .filter(|u| u.alias.is_none())
+            .map(|g| self.resolve_path(inner, &g.path, depth + 1))
+            .collect();
+        let targets = Rc::new(targets);
+        // Not cached while a resolution deeper in the recursion may have
+        // been cut short by the depth limit.
+        if depth == 0 {
+            self.globs.borrow_mut().insert(key, Rc::clone(&targets));
+        }
+        targets
+    }
+
+    fn through_globs(&self, scope: Scope, name: &str, depth: usize) -> Option<Vec<String>> {
+        if self
+            .module(scope.krate, scope.module)
+            .uses
+            .iter()
+            .all(|u| u.alias.is_some())
+        {
+            return None;
+        }
+        for target in self.glob_targets(scope, depth).iter() {
             let Some(k) = target.first().and_then(|s| self.parsed_crate(s)) else {
                 continue;
             };
             for &m in self.modules_at(k, &target[1..]) {
                 let tm = self.module(k, m);
-                if self.declares(tm, name) {
+                if self.declares(k, m, name) {
                     let mut p = target.clone();
                     p.push(name.to_owned());
                     return Some(p);
@@ -397,6 +459,7 @@ impl<'a> Program<'a> {
                         krate: k,
                         module: m,
                         func: None,
+                        at: usize::MAX,
                     };
                     return Some(self.resolve_path(s, &[name.to_owned()], depth + 1));
                 }
@@ -426,7 +489,7 @@ impl<'a> Program<'a> {
                 i += 1;
                 continue;
             }
-            if ms.iter().any(|&m| self.declares(self.module(k, m), seg)) {
+            if ms.iter().any(|&m| self.declares(k, m, seg)) {
                 return canon;
             }
             for &m in ms {
@@ -440,6 +503,7 @@ impl<'a> Program<'a> {
                         krate: k,
                         module: m,
                         func: None,
+                        at: usize::MAX,
                     };
                     let mut target = self.resolve_path(s, &u.path, depth + 1);
                     // A dependency's items keep the public path its users
@@ -451,6 +515,32 @@ impl<'a> Program<'a> {
                     }
                     target.extend(canon[i + 1..].iter().cloned());
                     return self.normalize(target, depth + 1);
+                }
+            }
+            // A glob re-export of another crate (`pub use r2d2::*;` in
+            // diesel's `r2d2` module): the name is that crate's.
+            for &m in ms {
+                let s = Scope {
+                    krate: k,
+                    module: m,
+                    func: None,
+                    at: usize::MAX,
+                };
+                for g in self.module(k, m).uses.iter().filter(|u| u.alias.is_none()) {
+                    let target = self.resolve_path(s, &g.path, depth + 1);
+                    let other = match target.first() {
+                        Some(first) => first != &canon[0],
+                        None => false,
+                    };
+                    let into_dep = target
+                        .first()
+                        .and_then(|f| self.parsed_crate(f))
+                        .is_none_or(|t| !self.crates[t].checked);
+                    if other && into_dep && !self.crates[k].checked {
+                        let mut target = target;
+                        target.extend(canon[i..].iter().cloned());
+                        return self.normalize(target, depth + 1);
+                    }
                 }
             }
             return canon;
@@ -510,6 +600,7 @@ impl<'a> Program<'a> {
                         krate: k,
                         module: m,
                         func: None,
+                        at: usize::MAX,
                     };
                     return self.type_of(s, &self.module(k, m).aliases[i].1, depth + 1);
                 }
@@ -529,6 +620,7 @@ impl<'a> Program<'a> {
             krate: id.krate,
             module: id.module,
             func: Some(self.func(id)),
+            at: usize::MAX,
         }
     }
 
@@ -553,17 +645,25 @@ impl<'a> Program<'a> {
                 if let Some((_, t)) = f.params.iter().rev().find(|(n, _)| n == name) {
                     return self.type_of(scope, t, depth + 1);
                 }
+                // The latest binding above the use; its value is read as of
+                // its own line (`let c = match x { Ok(c) => c, .. }`).
                 f.locals
                     .iter()
                     .rev()
-                    .filter(|(n, _)| n == name)
-                    .find_map(|(_, e)| self.expr_type(scope, e, depth + 1))
+                    .filter(|(n, _, line)| n == name && *line <= scope.at)
+                    .find_map(|(_, e, line)| {
+                        let at = Scope { at: *line, ..scope };
+                        self.expr_type(at, e, depth + 1)
+                    })
             }
             ExprTy::Try(inner) => self.expr_type(scope, inner, depth + 1).map(unwrap_one),
             ExprTy::TupleField(inner, i) => match self.expr_type(scope, inner, depth + 1)? {
                 Ty::Tuple(mut elems) if *i < elems.len() => elems.swap_remove(*i),
                 _ => None,
             },
+            ExprTy::OneOf(branches) => branches
+                .iter()
+                .find_map(|b| self.expr_type(scope, b, depth + 1)),
             ExprTy::FirstArg(inner) => match self.expr_type(scope, inner, depth + 1)? {
                 Ty::Named(_, mut args) if !args.is_empty() => Some(peel(args.swap_remove(0))),
                 _ => None,
@@ -579,6 +679,7 @@ impl<'a> Program<'a> {
                     krate: k,
                     module: m,
                     func: None,
+                    at: usize::MAX,
                 };
                 self.type_of(s, t, depth + 1)
             }
@@ -614,6 +715,12 @@ impl<'a> Program<'a> {
                     {
                         return Some(rt);
                     }
+                    if let Some((.., ret)) = known::METHOD_RETURNS
+                        .iter()
+                        .find(|(t, m, _)| *t == shown && m == name)
+                    {
+                        return external_type(ret);
+                    }
                 }
                 match name.as_str() {
                     "unwrap" | "expect" | "unwrap_or_default" | "unwrap_or_else" | "unwrap_or"
@@ -645,11 +752,28 @@ impl<'a> Program<'a> {
 
     /// Every target a call may mean.
     pub(crate) fn targets(&self, scope: Scope, call: &Call) -> Vec<Resolved> {
-        self.callee_targets(scope, &call.callee)
+        let at = Scope {
+            at: call.line,
+            ..scope
+        };
+        self.callee_targets(at, &call.callee)
     }
 
     /// Every target a callee may mean.
     pub(crate) fn callee_targets(&self, scope: Scope, callee: &Callee) -> Vec<Resolved> {
+        if let (Callee::Path(segs), Some(f)) = (callee, scope.func) {
+            // `f()` where `f` is a parameter or a local (a closure, a fn
+            // pointer) calls that value, not an item of the same name.
+            if let [name] = segs.as_slice() {
+                if f.params.iter().any(|(n, _)| n == name)
+                    || f.locals
+                        .iter()
+                        .any(|(n, _, line)| n == name && *line <= scope.at)
+                {
+                    return Vec::new();
+                }
+            }
+        }
         match callee {
             Callee::Path(segs) => self.path_targets(scope, segs),
             Callee::Method { name, recv } => self.method_targets(scope, name, recv),
@@ -682,6 +806,7 @@ impl<'a> Program<'a> {
                     krate: k,
                     module: m,
                     func: None,
+                    at: usize::MAX,
                 };
                 if let Some(Ty::Named(c, _)) = self.type_of(s, &self.module(k, m).aliases[i].1, 0) {
                     if let Some(ids) = self.by_path.get(&join(&c, name)) {

@@ -228,36 +228,37 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
 
 /// A dependency file that marks nothing still matters for its re-exports
 /// (`pub use r2d2::*;` makes `diesel::r2d2::Pool` be `r2d2::Pool`), its
-/// modules and its public type aliases: this keeps those statements, each
+/// modules, `extern crate`s and public type aliases: this keeps those statements, each
 /// from its keyword to its `;`, and drops the rest, so the file is parsed at
 /// a fraction of its size. Statements are lifted out of inline modules and
 /// `cfg`s (a small imprecision); `None` when there are none.
 fn reexports_only(text: &str) -> Option<String> {
+    const STARTS: [&str; 5] = ["pub use ", "pub mod ", "pub type ", "mod ", "extern crate "];
     let mut out = String::new();
-    for start in ["pub use ", "pub mod ", "pub type ", "mod "] {
-        let mut from = 0;
-        while let Some(at) = text[from..].find(start) {
-            let begin = from + at;
-            from = begin + start.len();
-            // At the start of a line (after indentation), not inside a word.
-            let line_start = text[..begin].rfind('\n').map_or(0, |n| n + 1);
-            if !text[line_start..begin].trim().is_empty() {
-                continue;
-            }
-            let Some(len) = text[begin..].find([';', '{']) else {
-                break;
-            };
-            if text.as_bytes()[begin + len] == b'{' && !text[begin..].starts_with("pub use ") {
-                // An inline module or a generic alias with a body: not ours.
-                continue;
-            }
-            let end = match text[begin..].find(';') {
-                Some(e) => begin + e + 1,
-                None => break,
-            };
-            out.push_str(&text[begin..end]);
-            out.push('\n');
+    let mut offset = 0;
+    // One pass over the lines: only a line that starts with a keyword (after
+    // indentation) can begin a statement we keep.
+    for line in text.split_inclusive('\n') {
+        let here = offset;
+        offset += line.len();
+        let trimmed = line.trim_start();
+        let Some(start) = STARTS.iter().find(|s| trimmed.starts_with(**s)) else {
+            continue;
+        };
+        let begin = here + (line.len() - trimmed.len());
+        let rest = &text[begin..];
+        let Some(len) = rest.find([';', '{']) else {
+            continue;
+        };
+        if rest.as_bytes()[len] == b'{' && *start != "pub use " {
+            // An inline module or a generic alias with a body: not ours.
+            continue;
         }
+        let Some(end) = rest.find(';') else {
+            continue;
+        };
+        out.push_str(&rest[..=end]);
+        out.push('\n');
     }
     (!out.is_empty()).then_some(out)
 }

@@ -88,9 +88,11 @@ fn declared_dependencies_keep_the_built_in_list() {
 
 /// Closures and functions passed by name run where their host runs them:
 /// adapters and workspace functions that call their parameter (certain), an
-/// unknown function (possible), a local closure called here (certain); none
-/// through a breaker: built-in, the project's own wrapper that hands its
-/// parameter to one, a configured path or `*::method`, deadpool's interact.
+/// unknown function (possible), a local closure called here (certain, and
+/// not the function of the same name); none through a breaker: built-in, the
+/// project's own wrapper that hands its parameter to one, a wrapper of that
+/// wrapper, a configured path or `*::method`, deadpool's interact. A callee
+/// reached first on a possible path and then on a certain one is certain.
 #[test]
 fn closures_run_where_their_host_runs_them() {
     check_fixture("closures", 1);
