@@ -18,17 +18,68 @@
 //! finding is reported where the async code calls the first helper). Only
 //! recall is asserted here; other findings in a fixture are not judged.
 //!
+//! Each run has a deadline ([`DEADLINE`]): a checker that takes longer is
+//! killed and the fixture's sites count as missed, with its name in the
+//! failure message.
+//!
 //! The checker is run without `--offline`: `cargo metadata` resolves the
 //! fixtures' real dependencies from each `Cargo.lock`, and downloads them from
 //! crates.io the first time, as CI's machine reaches crates.io.
 
 use std::fmt::Write as _;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
 
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cargo-async-unsafe");
+
+/// How long the checker may take on one fixture (`cargo metadata` included)
+/// before the run counts as a failure: a slow or hanging checker fails the
+/// test with the fixture's name instead of holding CI.
+const DEADLINE: Duration = Duration::from_secs(240);
+
+/// Runs the checker on `manifest`: its standard output and error, or `None`
+/// when it did not finish within [`DEADLINE`] (it is then killed).
+fn check(manifest: &Path) -> Option<(String, String)> {
+    let mut child = Command::new(BIN)
+        .args([
+            "--manifest-path",
+            manifest.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the checker runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let (done, finished) = mpsc::channel();
+    let reader = thread::spawn(move || {
+        let err = thread::spawn(move || {
+            let mut text = String::new();
+            stderr.read_to_string(&mut text).map(|_| text)
+        });
+        let mut out = String::new();
+        let out = stdout.read_to_string(&mut out).map(|_| out);
+        let err = err.join().unwrap();
+        // The receiver is gone only when the deadline passed.
+        let _ = done.send(());
+        (out, err)
+    });
+    let in_time = finished.recv_timeout(DEADLINE).is_ok();
+    if !in_time {
+        let _ = child.kill();
+    }
+    child.wait().expect("the checker is waited for");
+    let (out, err) = reader.join().unwrap();
+    in_time.then(|| (out.unwrap(), err.unwrap()))
+}
 
 /// One fixed call site of a fixture.
 #[derive(Debug)]
@@ -187,18 +238,17 @@ fn every_fixed_call_site_of_the_real_bugs_is_found() {
             .unwrap_or_else(|e| panic!("{name}: expected_sites.txt: {e}"));
         let sites = parse_sites(&expected);
         assert!(!sites.is_empty(), "{name}: no expected site");
-        let manifest = dir.join("Cargo.toml");
-        let out = Command::new(BIN)
-            .args([
-                "--manifest-path",
-                manifest.to_str().unwrap(),
-                "--format",
-                "json",
-            ])
-            .output()
-            .expect("the checker runs");
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let Some((stdout, stderr)) = check(&dir.join("Cargo.toml")) else {
+            total += sites.len();
+            writeln!(
+                report,
+                "{name}: the checker did not finish within {} s; {} sites not found",
+                DEADLINE.as_secs(),
+                sites.len()
+            )
+            .unwrap();
+            continue;
+        };
         let findings: Vec<Value> = stdout
             .lines()
             .map(|line| {
