@@ -5,16 +5,34 @@
 //! serving.
 //!
 //! `cargo run -p examples --example service`
+//!
+//! With `--watch` (or `WATCH_SYSCALLS=1`) the process also watches its
+//! blocking system calls, in warn mode: `GET /wrong/sleep`, which calls
+//! `std::thread::sleep` in its handler, is reported on standard error with
+//! the handler's line, and (warn mode) the marked mistake of `/wrong/count`
+//! is let through and reported too.
 
-use async_unsafe_runtime::sync_to_async;
+use async_unsafe_runtime::{Override, set_override, sync_to_async, syscalls};
 use examples::notes::{Note, Notes};
 use examples::service;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let watch = std::env::args().any(|arg| arg == "--watch")
+        || std::env::var_os("WATCH_SYSCALLS").is_some_and(|v| v != "0" && !v.is_empty());
+    if watch {
+        // A running service watches in warn mode: report, never abort.
+        set_override(Override::Warn);
+        syscalls::watch()?;
+        eprintln!("watching blocking system calls (warn mode)\n");
+    }
+    tokio::runtime::Runtime::new()?.block_on(demo(watch))
+}
+
+async fn demo(watch: bool) -> Result<(), Box<dyn std::error::Error>> {
+    // Creating the folder blocks: off the event loop, like everything else.
+    let dir = sync_to_async(tempfile::tempdir).await?;
     let path = dir.path().join("notes.db");
     // Opening the database blocks too, so it goes through sync_to_async as well.
     let notes = sync_to_async(move || Notes::open(&path)).await?;
@@ -55,6 +73,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("  {}\n", wrong.text().await?);
 
+    if watch {
+        let slept = http.get(format!("{base}/wrong/sleep")).send().await?;
+        println!(
+            "GET /wrong/sleep (std::thread::sleep in the handler) -> {} {} \
+             (see the warning on standard error: it names the handler's line)\n",
+            slept.status(),
+            slept.text().await?
+        );
+    }
+
     let count = http.get(format!("{base}/notes/count")).send().await?;
     println!(
         "GET /notes/count (through sync_to_async) -> {} {}",
@@ -65,5 +93,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = stop.send(());
     server.await??;
     println!("server stopped cleanly");
+    // Removing the folder blocks too.
+    sync_to_async(move || drop(dir)).await;
     Ok(())
 }

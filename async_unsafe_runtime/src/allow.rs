@@ -285,7 +285,7 @@ pub(crate) fn report(err: &SynchronousOnlyOperation, what: &str, suppressed: u64
     // Without a subscriber a tracing event would be lost: standard error then.
     #[cfg(feature = "tracing")]
     if tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>()) {
-        let location = err.location().to_string();
+        let location = err.site();
         let task_id = err.task_id().map(|id| id.to_string());
         tracing::warn!(
             target: "async_unsafe",

@@ -147,6 +147,21 @@ fn tokio_entered() -> bool {
     }
 }
 
+/// The panic-free rule of [`detect_without_panics`], whatever the process
+/// chose, for callers that must never panic nor allocate after their first
+/// call on a thread: the system-call hooks. Misses the two cases that
+/// [`detect_without_panics`] lists.
+#[cfg(feature = "syscalls")]
+pub(crate) fn is_async_context_without_panics() -> bool {
+    let tokio = if tokio::task::try_id().is_some() {
+        tokio::runtime::worker_index().is_some() || coop_budget() == Budget::Constrained
+    } else {
+        Handle::try_current().is_ok()
+            && (tokio::runtime::worker_index().is_some() || coop_budget() == Budget::Constrained)
+    };
+    tokio || declared_event_loop() || futures_entered()
+}
+
 /// A task id but no worker: `spawn_blocking` and `block_in_place` (flag
 /// clear, the hot paths of a database-heavy service), or a `LocalSet` task or
 /// a root started inside `spawn_blocking` (flag set). The probe answers

@@ -37,8 +37,7 @@ pub const DEFAULT_MESSAGE: &str =
 /// assert!(err.to_string().contains("demo::load"));
 /// # set_override(Override::FromEnv);
 /// ```
-#[derive(Clone, thiserror::Error)]
-#[error("{message} (`{function}` at {location})")]
+#[derive(Clone)]
 pub struct SynchronousOnlyOperation {
     message: &'static str,
     function: FunctionPath,
@@ -46,6 +45,93 @@ pub struct SynchronousOnlyOperation {
     task_id: Option<tokio::task::Id>,
     /// `None` when backtraces are off: nothing captured, nothing allocated.
     backtrace: Option<Arc<Backtrace>>,
+    /// The user's frame of a watched system call (feature `syscalls`); `None`
+    /// for every other violation.
+    user_frame: Option<Arc<UserFrame>>,
+}
+
+impl std::error::Error for SynchronousOnlyOperation {}
+
+impl fmt::Display for SynchronousOnlyOperation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.user_frame {
+            Some(frame) => write!(f, "{} (`{}` at {frame})", self.message, self.function),
+            None => write!(
+                f,
+                "{} (`{}` at {})",
+                self.message, self.function, self.location
+            ),
+        }
+    }
+}
+
+/// The caller's frame of a blocking system call that nobody marked: the first
+/// frame of the stack outside the standard library, libc, tokio and this
+/// crate, found at run time (feature `syscalls`, see
+/// [`SynchronousOnlyOperation::user_frame`]).
+///
+/// It prints as `file:line`.
+///
+/// ```
+/// use async_unsafe_runtime::{Override, check, set_override};
+///
+/// set_override(Override::Deny);
+/// let rt = tokio::runtime::Runtime::new().unwrap();
+/// let err = rt.block_on(async { check("db::load") }).unwrap_err();
+/// // Only watched system calls have one.
+/// assert!(err.user_frame().is_none());
+/// # set_override(Override::FromEnv);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UserFrame {
+    pub(crate) function: String,
+    pub(crate) file: String,
+    pub(crate) line: u32,
+}
+
+impl UserFrame {
+    /// The function of the frame, as its debug information names it (a short
+    /// name when the build keeps line tables only); empty when unknown.
+    ///
+    /// ```
+    /// # fn frame() -> Option<async_unsafe_runtime::UserFrame> { None }
+    /// if let Some(frame) = frame() {
+    ///     println!("in {}", frame.function());
+    /// }
+    /// ```
+    pub fn function(&self) -> &str {
+        &self.function
+    }
+
+    /// The source file, as the debug information names it.
+    ///
+    /// ```
+    /// # fn frame() -> Option<async_unsafe_runtime::UserFrame> { None }
+    /// if let Some(frame) = frame() {
+    ///     assert!(frame.file().ends_with(".rs"));
+    /// }
+    /// ```
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The line in [`file`](UserFrame::file), counted from 1.
+    ///
+    /// ```
+    /// # fn frame() -> Option<async_unsafe_runtime::UserFrame> { None }
+    /// if let Some(frame) = frame() {
+    ///     assert!(frame.line() > 0);
+    /// }
+    /// ```
+    pub fn line(&self) -> u32 {
+        self.line
+    }
+}
+
+impl fmt::Display for UserFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
 }
 
 /// The guarded function's path, worked out when it is read: a refusal that
@@ -106,7 +192,58 @@ impl SynchronousOnlyOperation {
             task_id: tokio::task::try_id(),
             backtrace: (backtrace.status() == BacktraceStatus::Captured)
                 .then(|| Arc::new(backtrace)),
+            user_frame: None,
         }
+    }
+
+    /// A blocking system call seen by the `syscalls` hooks: never captures
+    /// std's `Backtrace` (its resolver's lock, held while it opens files,
+    /// would deadlock a hook); the stack is the hooks' own.
+    #[cfg(feature = "syscalls")]
+    pub(crate) fn system_call(
+        message: &'static str,
+        function: &'static str,
+        location: &'static Location<'static>,
+        user_frame: Option<UserFrame>,
+    ) -> Self {
+        Self {
+            message,
+            function: FunctionPath::Known(function),
+            location,
+            task_id: tokio::task::try_id(),
+            backtrace: None,
+            user_frame: user_frame.map(Arc::new),
+        }
+    }
+
+    #[cfg(feature = "tracing")]
+    /// Where the violation is to be fixed, as text: the user's frame of a
+    /// watched system call, the location otherwise.
+    pub(crate) fn site(&self) -> String {
+        match &self.user_frame {
+            Some(frame) => frame.to_string(),
+            None => self.location.to_string(),
+        }
+    }
+
+    /// For a blocking system call nobody marked (feature `syscalls`), the
+    /// frame that made it: the first frame outside the standard library,
+    /// libc, tokio and this crate, judged by its source file. `None` for
+    /// other violations, and when the stack could not be read in time (the
+    /// text then names the [location](Self::location)).
+    ///
+    /// ```
+    /// # use async_unsafe_runtime::{Override, set_override};
+    /// # set_override(Override::Deny);
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # let err = rt.block_on(async { async_unsafe_runtime::check("f") }).unwrap_err();
+    /// match err.user_frame() {
+    ///     Some(frame) => println!("fix {}:{}", frame.file(), frame.line()),
+    ///     None => println!("fix {}", err.location()),
+    /// }
+    /// ```
+    pub fn user_frame(&self) -> Option<&UserFrame> {
+        self.user_frame.as_deref()
     }
 
     /// The explanation and advice, [`DEFAULT_MESSAGE`] unless the guarded
@@ -140,6 +277,11 @@ impl SynchronousOnlyOperation {
     /// for an `#[async_unsafe]` function, the function itself unless it is also
     /// `#[track_caller]`, in which case it is the function's caller (whatever
     /// [`Location::caller`] gives there).
+    ///
+    /// A `Location` is made by the compiler and cannot hold a line found at
+    /// run time: for a blocking system call seen by the `syscalls` hooks it is
+    /// the line of this crate that reported it, and the line to fix is
+    /// [`user_frame`](Self::user_frame) (which the error's text names).
     ///
     /// ```
     /// # use async_unsafe_runtime::{Override, set_override};
@@ -194,6 +336,10 @@ impl fmt::Debug for SynchronousOnlyOperation {
             .field("message", &self.message)
             .field("function", &self.function())
             .field("location", &self.location.to_string())
+            .field(
+                "user_frame",
+                &self.user_frame.as_deref().map(ToString::to_string),
+            )
             .field("task_id", &self.task_id)
             .field("backtrace", &self.backtrace().status())
             .finish()
@@ -222,7 +368,8 @@ mod tests {
             debug.contains("\"msg\"") && debug.contains("\"a::b\""),
             "{debug}"
         );
-        assert!(debug.contains(file!()), "{debug}");
+        // The whole location, `file:line:column`, as a string.
+        assert!(debug.contains(&format!("location: \"{here}\",")), "{debug}");
         assert!(debug.contains("task_id: None"), "{debug}");
         assert_eq!(err.clone().to_string(), err.to_string());
         assert_eq!(err.to_string(), format!("msg (`a::b` at {here})"));

@@ -126,6 +126,10 @@
 //!   `r2d2_postgres`'s included) whose checkouts refuse async contexts.
 //! - `postgres`: [`postgres::Client`], the synchronous PostgreSQL client
 //!   guarded like [`SyncOnly`]: connecting, querying and dropping.
+//! - `syscalls`: [`syscalls::watch`] reports the blocking system calls that
+//!   nobody marked (`std::thread::sleep`, `std::fs`, blocking sockets, DNS,
+//!   waiting for a child) made in async contexts, with the caller's line.
+//!   Linux with glibc, x86_64 and aarch64.
 //!
 //! Without these features, [`SyncOnly`] guards any value from a crate you do
 //! not own (a blocking client, `reqwest::blocking::Client`).
@@ -148,6 +152,8 @@ pub mod postgres;
 pub mod r2d2;
 mod scope;
 mod sync_only;
+#[cfg(feature = "syscalls")]
+pub mod syscalls;
 
 pub use allow::{ALLOW_ENV, Override, current_override, is_override_active, set_override};
 pub use bridge::async_to_sync::async_to_sync;
@@ -157,7 +163,7 @@ pub use bridge::thread_sensitive::{
 };
 pub use check::check;
 pub use detect::{EventLoopGuard, detect_without_panics, enter_event_loop, is_async_context};
-pub use error::{DEFAULT_MESSAGE, SynchronousOnlyOperation};
+pub use error::{DEFAULT_MESSAGE, SynchronousOnlyOperation, UserFrame};
 pub use scope::{
     AllowGuard, AllowInFuture, CaptureViolations, allow_in_future, allow_on_this_thread,
     capture_violations, capture_violations_in_future,

@@ -19,7 +19,7 @@
 //! The blocking callees reachable from each synchronous function are computed
 //! once and reused by every root that calls it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 use crate::known::{Lists, Reason};
@@ -38,6 +38,12 @@ pub(crate) struct Finding {
     pub(crate) chain: Vec<String>,
     pub(crate) certain: bool,
     pub(crate) reason: Reason,
+    /// Where the call expression ends (line, column just past it).
+    pub(crate) end_line: usize,
+    pub(crate) end_column: usize,
+    /// In test code: a test function, a `#[cfg(test)]` module, a `tests/`
+    /// or `benches/` target.
+    pub(crate) test: bool,
 }
 
 /// Does a closure's host run it where it is written?
@@ -77,7 +83,18 @@ struct Walker<'p, 'a> {
     steps_ext: HashMap<String, Step>,
 }
 
-impl Walker<'_, '_> {
+impl<'p, 'a> Walker<'p, 'a> {
+    fn new(program: &'p Program<'a>, lists: &'p Lists) -> Self {
+        Walker {
+            program,
+            lists,
+            memo: HashMap::new(),
+            calls_memo: HashMap::new(),
+            steps_fn: HashMap::new(),
+            steps_ext: HashMap::new(),
+        }
+    }
+
     /// What to do with a call's target, decided once per target.
     fn step(&mut self, target: &Target) -> Step {
         let cached = match target {
@@ -314,25 +331,20 @@ impl Walker<'_, '_> {
 /// Every blocking call reachable from async code in the checked crates,
 /// sorted by place.
 pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
-    let mut walker = Walker {
-        program,
-        lists,
-        memo: HashMap::new(),
-        calls_memo: HashMap::new(),
-        steps_fn: HashMap::new(),
-        steps_ext: HashMap::new(),
-    };
+    let mut walker = Walker::new(program, lists);
     let mut findings = Vec::new();
     for (k, c) in program.crates.iter().enumerate() {
         if !c.checked {
             continue;
         }
+        let gates = crate::cfg::gates(&c.modules, &c.features);
         for (m, module) in c.modules.iter().enumerate() {
             let file = &c.files[module.file];
             for f in &module.fns {
                 if f.allowed {
                     continue;
                 }
+                let test = c.test || gates[m].test || f.test;
                 let scope = Scope {
                     krate: k,
                     module: m,
@@ -359,6 +371,9 @@ pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
                                     chain,
                                     certain,
                                     reason,
+                                    end_line: call.end_line,
+                                    end_column: call.end_column,
+                                    test,
                                 })
                             };
                             match walker.step(&r.target) {
@@ -414,4 +429,55 @@ pub(crate) fn find(program: &Program, lists: &Lists) -> Vec<Finding> {
         (&a.file, a.line, a.column, &a.callee) == (&b.file, b.line, b.column, &b.callee)
     });
     findings
+}
+
+/// The `// async-unsafe: allow` comments that silence something, as (file,
+/// line): a comment over a call that blocks (itself, or through the
+/// synchronous functions it calls), or over an item one of whose calls
+/// does. Whether the code is reached from async code does not matter: the
+/// comment is stale when the code it excuses no longer blocks.
+pub(crate) fn used_allows(program: &Program, lists: &Lists) -> HashSet<(String, usize)> {
+    let mut walker = Walker::new(program, lists);
+    let mut used = HashSet::new();
+    for (k, c) in program.crates.iter().enumerate() {
+        if !c.checked {
+            continue;
+        }
+        for (m, module) in c.modules.iter().enumerate() {
+            let file = &c.files[module.file];
+            for f in &module.fns {
+                let scope = Scope {
+                    krate: k,
+                    module: m,
+                    func: Some(f),
+                    at: usize::MAX,
+                };
+                let mut blocks = |call: &crate::parse::Call| {
+                    program
+                        .targets(scope, call)
+                        .iter()
+                        .any(|r| match walker.step(&r.target) {
+                            Step::Block { .. } => true,
+                            Step::Follow(id) => !walker.reach(id).is_empty(),
+                            Step::Skip => false,
+                        })
+                };
+                let mut item_blocks = false;
+                for call in f.bodies.iter().flat_map(|b| &b.calls) {
+                    match call.allow_line {
+                        Some(line) => {
+                            if blocks(call) {
+                                used.insert((file.clone(), line));
+                            }
+                        }
+                        None => item_blocks = item_blocks || (f.allowed && blocks(call)),
+                    }
+                }
+                if let (Some(line), true) = (f.allow_line, item_blocks) {
+                    used.insert((file.clone(), line));
+                }
+            }
+        }
+    }
+    used
 }

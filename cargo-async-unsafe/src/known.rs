@@ -262,6 +262,15 @@ pub(crate) const BUILTIN: &[(&str, Category)] = &[
         Category::SyncChannel,
     ),
     ("std::sync::mpsc::Receiver::iter", Category::SyncChannel),
+    (
+        "std::sync::mpsc::Receiver::into_iter",
+        Category::SyncChannel,
+    ),
+    ("crossbeam_channel::Receiver::iter", Category::SyncChannel),
+    (
+        "crossbeam_channel::Receiver::into_iter",
+        Category::SyncChannel,
+    ),
     ("std::sync::mpsc::SyncSender::send", Category::SyncChannel),
     ("crossbeam_channel::Receiver::recv", Category::SyncChannel),
     (

@@ -31,6 +31,8 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::{Expr, Item, Pat, Token, Type};
 
+use crate::cfg::Cfg;
+
 /// A type as written, reduced to what method resolution needs.
 #[derive(Clone, Debug)]
 pub(crate) enum TypeIr {
@@ -93,6 +95,12 @@ pub(crate) struct Call {
     /// Whether the call runs when the body runs, or inside a closure (or a
     /// function passed by name) that something else calls.
     pub(crate) host: Host,
+    /// The line of that comment.
+    pub(crate) allow_line: Option<usize>,
+    /// 1-based line of the call expression's end.
+    pub(crate) end_line: usize,
+    /// 1-based column (characters) just past the call expression's end.
+    pub(crate) end_column: usize,
 }
 
 /// Who runs a call written inside a closure, or a function passed by name.
@@ -202,6 +210,11 @@ pub(crate) struct FnIr {
     pub(crate) marked: bool,
     /// `// async-unsafe: allow` on the item.
     pub(crate) allowed: bool,
+    /// The line of that comment.
+    pub(crate) allow_line: Option<usize>,
+    /// A test function: `#[test]`, `#[tokio::test]` (an attribute whose
+    /// path ends in `test`).
+    pub(crate) test: bool,
     /// The `impl` block's self type (None for free functions and trait definitions).
     pub(crate) self_ty: Option<TypeIr>,
     /// The trait implemented, or the trait defining this method.
@@ -253,6 +266,8 @@ pub(crate) struct ModuleIr {
     /// Named fields of structs.
     pub(crate) fields: Vec<(String, Vec<(String, TypeIr)>)>,
     pub(crate) children: Vec<String>,
+    /// Child modules declared under `#[cfg(..)]`, with the condition.
+    pub(crate) gated: Vec<(String, Cfg)>,
 }
 
 /// A file that was read and parsed.
@@ -297,14 +312,41 @@ impl AllowLines {
         AllowLines { any, comment_only }
     }
 
-    /// The mark is on `line`, or alone on the line before.
-    fn covers(&self, line: usize) -> bool {
-        self.any.contains(&line) || (line > 1 && self.comment_only.contains(&(line - 1)))
+    /// The line of the mark that covers `line`: on it, or alone on the
+    /// line before.
+    fn covering(&self, line: usize) -> Option<usize> {
+        if self.any.contains(&line) {
+            Some(line)
+        } else if line > 1 && self.comment_only.contains(&(line - 1)) {
+            Some(line - 1)
+        } else {
+            None
+        }
     }
 
-    fn covers_range(&self, first: usize, last: usize) -> bool {
-        (first.saturating_sub(1)..=last).any(|l| self.any.contains(&l))
+    /// The line of the mark that covers an item from line `first` (its
+    /// first attribute) to `last` (its name): the mark on one of those
+    /// lines, or alone on the line before, as for a call.
+    fn covering_item(&self, first: usize, last: usize) -> Option<usize> {
+        (first..=last)
+            .find(|l| self.any.contains(l))
+            .or_else(|| self.covering(first))
     }
+}
+
+/// The lines of `text` carrying `// async-unsafe: allow`, in order.
+pub(crate) fn allow_comment_lines(text: &str) -> Vec<usize> {
+    let mut lines: Vec<usize> = AllowLines::scan(text).any.into_iter().collect();
+    lines.sort_unstable();
+    lines
+}
+
+/// `#[test]`, `#[tokio::test]`, `#[async_std::test]`: an attribute whose
+/// path ends in `test`.
+fn is_test_fn(attrs: &[syn::Attribute]) -> bool {
+    attrs
+        .iter()
+        .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "test"))
 }
 
 /// Reads and parses `path`, the file of module `module` whose submodules'
@@ -459,10 +501,22 @@ fn generics_of(g: &syn::Generics) -> Vec<(String, Vec<Vec<String>>)> {
 pub(crate) fn expr_ty(e: &Expr) -> ExprTy {
     match e {
         Expr::Path(p) if p.qself.is_none() => {
+            let segs = path_segs(&p.path);
+            let upper = |s: &String| s.starts_with(|c: char| c.is_uppercase());
+            let constant = |s: &String| {
+                s.chars()
+                    .all(|c| c.is_uppercase() || c == '_' || c.is_ascii_digit())
+            };
             if p.path.is_ident("self") {
                 ExprTy::SelfValue
+            } else if segs.len() >= 2 && upper(&segs[segs.len() - 2]) {
+                // `Enum::Variant`: a value of the enum.
+                ExprTy::Ty(TypeIr::Path(segs[..segs.len() - 1].to_vec(), vec![]))
+            } else if segs.last().is_some_and(|l| upper(l) && !constant(l)) {
+                // A unit struct (`Loud`, `store::Disk`), not a CONSTANT.
+                ExprTy::Ty(TypeIr::Path(segs, vec![]))
             } else if let Some(id) = p.path.get_ident() {
-                ExprTy::Local(id.to_string())
+                ExprTy::Local(id.unraw().to_string())
             } else {
                 ExprTy::Unknown
             }
@@ -630,7 +684,13 @@ impl ItemWalker<'_> {
                 let self_ty = type_ir(&imp.self_ty);
                 let trait_path = imp.trait_.as_ref().map(|(_, p, _)| path_segs(p));
                 let marked = is_marked(&imp.attrs);
-                let allowed = self.allow.covers(line_of(imp.impl_token.span));
+                let line = line_of(imp.impl_token.span);
+                let first = imp
+                    .attrs
+                    .iter()
+                    .map(|a| line_of(a.pound_token.span))
+                    .fold(line, usize::min);
+                let allow_line = self.allow.covering_item(first, line);
                 let generics = generics_of(&imp.generics);
                 for it in &imp.items {
                     if let syn::ImplItem::Fn(m) = it {
@@ -639,7 +699,7 @@ impl ItemWalker<'_> {
                             trait_path: trait_path.clone(),
                             in_trait_def: false,
                             marked,
-                            allowed,
+                            allow_line,
                             generics: generics.clone(),
                         };
                         let ir =
@@ -659,7 +719,7 @@ impl ItemWalker<'_> {
                             trait_path: Some(vec![name.clone()]),
                             in_trait_def: true,
                             marked,
-                            allowed: false,
+                            allow_line: None,
                             generics: vec![("Self".into(), vec![vec![name.clone()]])],
                         };
                         let ir = self.function(
@@ -711,6 +771,9 @@ impl ItemWalker<'_> {
             Item::Mod(m) => {
                 let name = m.ident.unraw().to_string();
                 self.out.modules[index].children.push(name.clone());
+                if let Some(cfg) = Cfg::of_attrs(&m.attrs) {
+                    self.out.modules[index].gated.push((name.clone(), cfg));
+                }
                 let mut sub = path.to_vec();
                 sub.push(name.clone());
                 let explicit = path_attr(&m.attrs);
@@ -763,13 +826,18 @@ impl ItemWalker<'_> {
                 typed_bindings(&pt.pat, &pt.ty, &mut params);
             }
         }
+        let allow_line = ctx
+            .allow_line
+            .or_else(|| self.allow.covering_item(first, line));
         let mut ir = FnIr {
             name: sig.ident.unraw().to_string(),
             line,
             is_async: sig.asyncness.is_some(),
             has_receiver: sig.receiver().is_some(),
             marked: ctx.marked || is_marked(attrs),
-            allowed: ctx.allowed || self.allow.covers_range(first, line),
+            allowed: allow_line.is_some(),
+            allow_line,
+            test: is_test_fn(attrs),
             self_ty: ctx.self_ty,
             trait_path: ctx.trait_path,
             in_trait_def: ctx.in_trait_def,
@@ -821,7 +889,7 @@ struct FnCtx {
     trait_path: Option<Vec<String>>,
     in_trait_def: bool,
     marked: bool,
-    allowed: bool,
+    allow_line: Option<usize>,
     generics: Vec<(String, Vec<Vec<String>>)>,
 }
 
@@ -1052,13 +1120,20 @@ impl BodyVisitor<'_> {
         }
         let Some(body) = self.current else { return };
         let start = span.start();
-        let allowed = self.allow.covers(start.line) || self.allow.covers(name_line);
+        let end = span.end();
+        let allow_line = self
+            .allow
+            .covering(start.line)
+            .or_else(|| self.allow.covering(name_line));
         self.ir.bodies[body].calls.push(Call {
             callee,
             line: start.line,
             column: start.column + 1,
-            allowed,
+            allowed: allow_line.is_some(),
+            allow_line,
             host: self.host.clone(),
+            end_line: end.line,
+            end_column: end.column + 1,
         });
     }
 
@@ -1260,6 +1335,17 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
             ExprTy::Unknown,
             line_of(e.pat.span()),
             &mut self.ir.locals,
+        );
+        // `for x in rx` calls `IntoIterator::into_iter(rx)`, then `next()`
+        // on it: over a std channel's receiver, a blocking receive each step.
+        let line = line_of(e.expr.span());
+        self.record(
+            Callee::Method {
+                name: "into_iter".into(),
+                recv: expr_ty(&e.expr),
+            },
+            e.expr.span(),
+            line,
         );
         visit::visit_expr_for_loop(self, e);
     }

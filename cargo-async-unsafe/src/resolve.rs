@@ -94,7 +94,14 @@ pub(crate) struct Program<'a> {
     traits: HashSet<String>,
     /// Memo of [`Program::glob_targets`].
     globs: RefCell<HashMap<(usize, usize), GlobTargets>>,
+    /// Memo of [`Program::resolve_path`] outside functions.
+    paths: RefCell<HashMap<PathKey, Vec<String>>>,
+    /// The paths being resolved, to cut cycles.
+    resolving: RefCell<HashSet<PathKey>>,
 }
+
+/// A path as written in a module: crate, module, segments.
+type PathKey = (usize, usize, Vec<String>);
 
 fn key(krate: usize) -> String {
     format!("#{krate}")
@@ -157,6 +164,8 @@ impl<'a> Program<'a> {
             aliases: HashMap::new(),
             traits: HashSet::new(),
             globs: RefCell::new(HashMap::new()),
+            paths: RefCell::new(HashMap::new()),
+            resolving: RefCell::new(HashSet::new()),
         };
         for (k, c) in crates.iter().enumerate() {
             for (m, module) in c.modules.iter().enumerate() {
@@ -312,6 +321,17 @@ impl<'a> Program<'a> {
         self.declared[k][m].contains(name)
     }
 
+    /// The library a crate names `name`: a dependency renamed in its
+    /// `Cargo.toml`, or a library of that name.
+    fn crate_named(&self, krate: usize, name: &str) -> Option<&usize> {
+        let renamed = self.crates[krate]
+            .renames
+            .iter()
+            .find(|(code, _)| code == name)
+            .map(|(_, lib)| lib.as_str());
+        self.lib_by_name.get(renamed.unwrap_or(name))
+    }
+
     fn modules_at(&self, krate: usize, path: &[String]) -> &[usize] {
         self.modules[krate].get(path).map_or(&[], Vec::as_slice)
     }
@@ -323,6 +343,28 @@ impl<'a> Program<'a> {
     /// The canonical path `segs` names in `scope`: first segment `#k` for a
     /// parsed crate, else the external crate's name.
     pub(crate) fn resolve_path(&self, scope: Scope, segs: &[String], depth: usize) -> Vec<String> {
+        if scope.func.is_some() {
+            return self.resolve_uncached(scope, segs, depth);
+        }
+        // Outside a function a path means the same wherever it is asked
+        // from: each (module, path) is resolved once, and a path met again
+        // while it is being resolved (a cycle of imports and globs) is left
+        // as written. Without this, re-exports in large dependencies
+        // branched at every level of the depth limit.
+        let key = (scope.krate, scope.module, segs.to_vec());
+        if let Some(done) = self.paths.borrow().get(&key) {
+            return done.clone();
+        }
+        if !self.resolving.borrow_mut().insert(key.clone()) {
+            return segs.to_vec();
+        }
+        let done = self.resolve_uncached(scope, segs, depth);
+        self.resolving.borrow_mut().remove(&key);
+        self.paths.borrow_mut().insert(key, done.clone());
+        done
+    }
+
+    fn resolve_uncached(&self, scope: Scope, segs: &[String], depth: usize) -> Vec<String> {
         let Some(first) = segs.first() else {
             return Vec::new();
         };
@@ -393,7 +435,7 @@ impl<'a> Program<'a> {
                     with(self.module_path(scope.krate, scope.module), segs)
                 } else if let Some(found) = self.through_globs(scope, name, depth) {
                     with(found, rest)
-                } else if let Some(&k) = self.lib_by_name.get(name) {
+                } else if let Some(&k) = self.crate_named(scope.krate, name) {
                     with(vec![key(k)], rest)
                 } else if let Some(full) = prelude(name) {
                     let mut p: Vec<String> = full.split("::").map(str::to_owned).collect();
@@ -642,19 +684,27 @@ impl<'a> Program<'a> {
             }
             ExprTy::Local(name) => {
                 let f = scope.func?;
-                if let Some((_, t)) = f.params.iter().rev().find(|(n, _)| n == name) {
-                    return self.type_of(scope, t, depth + 1);
-                }
-                // The latest binding above the use; its value is read as of
-                // its own line (`let c = match x { Ok(c) => c, .. }`).
-                f.locals
+                // The latest binding above the use, which shadows a
+                // parameter; its value is read as of the line before the
+                // end of its statement (`let c = match x { Ok(c) => c, .. };`
+                // and `let Some(db) = db else { .. };` both resolve).
+                let local = f
+                    .locals
                     .iter()
                     .rev()
                     .filter(|(n, _, line)| n == name && *line <= scope.at)
                     .find_map(|(_, e, line)| {
-                        let at = Scope { at: *line, ..scope };
+                        let at = Scope {
+                            at: line.saturating_sub(1),
+                            ..scope
+                        };
                         self.expr_type(at, e, depth + 1)
-                    })
+                    });
+                if local.is_some() {
+                    return local;
+                }
+                let (_, t) = f.params.iter().rev().find(|(n, _)| n == name)?;
+                self.type_of(scope, t, depth + 1)
             }
             ExprTy::Try(inner) => self.expr_type(scope, inner, depth + 1).map(unwrap_one),
             ExprTy::TupleField(inner, i) => match self.expr_type(scope, inner, depth + 1)? {
@@ -862,7 +912,14 @@ impl<'a> Program<'a> {
     }
 
     fn method_targets(&self, scope: Scope, name: &str, recv: &ExprTy) -> Vec<Resolved> {
-        match self.expr_type(scope, recv, 0) {
+        let ty = self.expr_type(scope, recv, 0);
+        // `Result`/`Option` plumbing and conversions on a value whose type we
+        // took to be the value inside (a guard's `.lock()` read as `T`):
+        // never the outside type's own method, and never blocking.
+        if matches!(&ty, Some(Ty::Named(..))) && is_plumbing(name) {
+            return Vec::new();
+        }
+        match ty {
             Some(Ty::Named(canon, _)) => {
                 if let Some(ids) = self.by_path.get(&join(&canon, name)) {
                     return Self::all(ids);
@@ -967,6 +1024,37 @@ fn join(base: &[String], name: &str) -> String {
     s.push_str("::");
     s.push_str(name);
     s
+}
+
+/// Methods of `Result`, `Option` and the conversion traits, which block
+/// nothing whatever they are called on.
+fn is_plumbing(name: &str) -> bool {
+    matches!(
+        name,
+        "unwrap"
+            | "expect"
+            | "unwrap_or"
+            | "unwrap_or_else"
+            | "unwrap_or_default"
+            | "map_err"
+            | "ok"
+            | "err"
+            | "ok_or"
+            | "ok_or_else"
+            | "is_ok"
+            | "is_err"
+            | "is_some"
+            | "is_none"
+            | "as_ref"
+            | "as_mut"
+            | "as_deref"
+            | "clone"
+            | "into"
+            | "to_owned"
+            | "to_string"
+            | "context"
+            | "with_context"
+    )
 }
 
 /// Smart pointers and guards are transparent to method calls.

@@ -23,6 +23,13 @@ pub(crate) struct Crate {
     pub(crate) checked: bool,
     /// A library (other crates may name it).
     pub(crate) is_lib: bool,
+    /// Test code as a whole: a `tests/` or `benches/` target.
+    pub(crate) test: bool,
+    /// The package's features that are on (empty for dependencies).
+    pub(crate) features: Vec<String>,
+    /// Dependencies renamed in `Cargo.toml` (`foo = { package = "bar" }`):
+    /// the name code uses, and the library's own name.
+    pub(crate) renames: Vec<(String, String)>,
     /// Files, as reported: relative to the workspace root when under it.
     pub(crate) files: Vec<String>,
     pub(crate) modules: Vec<ModuleIr>,
@@ -113,6 +120,14 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
             name: t.name.clone(),
             checked: true,
             is_lib: t.is_lib,
+            test: t.test,
+            features: t.features.clone(),
+            renames: t
+                .deps
+                .iter()
+                .filter(|(code, lib)| code != lib)
+                .cloned()
+                .collect(),
             files: Vec::new(),
             modules: Vec::new(),
         });
@@ -135,6 +150,9 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
             name: d.name.clone(),
             checked: false,
             is_lib: true,
+            test: false,
+            features: Vec::new(),
+            renames: Vec::new(),
             files: Vec::new(),
             modules: Vec::new(),
         });

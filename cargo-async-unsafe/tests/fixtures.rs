@@ -106,6 +106,29 @@ fn calls_inside_macro_bodies() {
     check_fixture("macros", 1);
 }
 
+/// Receivers typed through let-else, if let, match values, Weak::upgrade,
+/// ok_or(..)?, a guard's lock().unwrap(), an extractor wrapper and r2d2's
+/// pool; prelude names (String, Vec) resolve to the std paths a user lists.
+#[test]
+fn receivers_through_everyday_code() {
+    check_fixture("receivers", 1);
+}
+
+/// The APIs beyond the first list, each with its category (io::copy, stdin
+/// lines, TcpListener, UdpSocket, DNS, sync channels, joins, barriers,
+/// condvars, child waits, tokio's blocking_* forms) and the opt-in locks.
+#[test]
+fn more_blocking_apis_in_their_categories() {
+    check_fixture("more_apis", 1);
+}
+
+/// A dependency renamed in Cargo.toml (`http = { package = "reqwest" }`,
+/// while a real `http` crate is in the graph too) is the renamed library.
+#[test]
+fn a_renamed_dependency_is_its_library() {
+    check_fixture("renamed_dep", 1);
+}
+
 /// std::thread::sleep, reqwest::blocking::get, Handle::block_on,
 /// Runtime::block_on, futures' block_on, std::fs, Command::output,
 /// Receiver::recv, stdin's read_line; none for their async counterparts or in
@@ -140,6 +163,67 @@ fn a_file_that_does_not_parse_is_skipped() {
 #[test]
 fn nothing_found_with_a_file_skipped_is_status_2() {
     check_fixture("broken_only", 2);
+}
+
+/// The mark alone on the line above a call, or on an item's own lines
+/// (attributes included, for functions and `impl` blocks alike) or alone
+/// above them; a mark ending the line above covers that line only, for a
+/// call and for an item (it used to silence the next function).
+#[test]
+fn allow_comments_follow_one_rule_for_calls_and_items() {
+    check_fixture("allow_comments", 1);
+}
+
+/// A dependency (`old_util`) whose library is named like a checked
+/// workspace library (`util`): `util::` names the workspace's.
+#[test]
+fn a_checked_library_wins_over_a_dependency_of_the_same_name() {
+    check_fixture("same_lib_name", 1);
+}
+
+/// async fn -> helper -> trait object with two impls -> blocking call: the
+/// helper's hop is certain, the trait object's is not, so both findings are
+/// `possible` (in JSON; the text counts them, and the status is 0).
+#[test]
+fn an_uncertain_hop_past_the_first_makes_the_finding_possible() {
+    check_fixture("dyn_two_hops", 0);
+}
+
+/// Possible findings are counted in the text, shown with `--possible` (then
+/// the status is 1), and always in JSON with their confidence.
+#[test]
+fn possible_findings_are_counted_unless_asked_for() {
+    let manifest = fixture("dyn_two_hops").join("Cargo.toml");
+    let manifest = manifest.to_str().unwrap();
+    let text = |extra: &[&str]| {
+        let mut args = vec!["--manifest-path", manifest, "--color", "never"];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        (String::from_utf8(out.stdout).unwrap(), out.status.code())
+    };
+    let (hidden, status) = text(&[]);
+    assert_eq!(status, Some(0), "{hidden}");
+    assert!(!hidden.contains("std::fs::read_to_string"), "{hidden}");
+    assert!(
+        hidden.ends_with(
+            "no blocking calls in async context\nnote: 2 more calls may block: a method or \
+             closure on the way could mean something else (`--possible` shows them)\n"
+        ),
+        "{hidden}"
+    );
+    let (shown, status) = text(&["--possible"]);
+    assert_eq!(status, Some(1), "{shown}");
+    assert_eq!(shown.matches("= note: possible").count(), 2, "{shown}");
+    assert!(
+        shown.ends_with("warning: 2 blocking calls in async context\n"),
+        "{shown}"
+    );
+    let (json, _) = text(&["--message-format", "json"]);
+    assert_eq!(
+        json.matches("\"confidence\":\"possible\"").count(),
+        2,
+        "{json}"
+    );
 }
 
 #[test]
@@ -178,19 +262,48 @@ fn an_unreadable_manifest_is_status_2_with_cargo_s_message() {
 }
 
 #[test]
-fn bad_arguments_are_status_2_and_help_is_0() {
+fn bad_arguments_are_status_2_and_help_and_version_are_0() {
     let out = run(&["--format", "xml"]);
     assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        String::from_utf8(out.stderr)
-            .unwrap()
-            .contains("unknown format `xml`")
+        stderr.contains("invalid value 'xml' for '--message-format <FMT>'")
+            && stderr.contains("[possible values: human, json, cargo-json, sarif, github]"),
+        "{stderr}"
     );
     let out = run(&["async-unsafe", "--help"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .contains("--manifest-path")
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--manifest-path",
+        "--package",
+        "--workspace",
+        "--exclude",
+        "--all-targets",
+        "--lib",
+        "--bins",
+        "--tests",
+        "--examples",
+        "--benches",
+        "--features",
+        "--all-features",
+        "--no-default-features",
+        "--offline",
+        "--locked",
+        "--color",
+        "--quiet",
+        "--jobs",
+        "--message-format",
+        "--exclude-tests",
+        "--warn-unused-allows",
+        "Usage: cargo async-unsafe",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help:\n{help}");
+    }
+    let out = run(&["async-unsafe", "--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("cargo-async-unsafe {}\n", env!("CARGO_PKG_VERSION"))
     );
 }

@@ -4,9 +4,12 @@
 //! `sync_to_async`. `GET /wrong/count` calls the store directly from the
 //! handler, the mistake the guard exists for: it answers 500 with the
 //! `SynchronousOnlyOperation` text, and the server carries on.
+//! `GET /wrong/sleep` makes the mistake nobody can mark, `std::thread::sleep`
+//! in the handler: only `syscalls::watch` (the demo's `--watch`) sees it.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_unsafe_runtime::sync_to_async;
 use axum::extract::{Path, State};
@@ -22,7 +25,7 @@ type Store = Arc<Notes>;
 
 /// The routes: `POST /notes` (body: the text; answers the new id),
 /// `GET /notes`, `GET /notes/{id}`, `GET /notes/count`, and the wrong
-/// `GET /wrong/count`.
+/// `GET /wrong/count` and `GET /wrong/sleep`.
 ///
 /// ```no_run
 /// # async fn demo(notes: examples::notes::Notes) {
@@ -37,11 +40,14 @@ pub fn router(notes: Store) -> Router {
         .route("/notes/count", get(count))
         .route("/notes/{id}", get(one))
         .route("/wrong/count", get(count_wrongly))
+        .route("/wrong/sleep", get(sleep_wrongly))
         .with_state(notes)
 }
 
 /// Serves `notes` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight and returns.
+/// requests in flight, closes the store off the event loop (closing SQLite
+/// syncs and removes its journal: blocking calls `--watch` reported when the
+/// last handle was dropped in this task) and returns.
 ///
 /// ```no_run
 /// # async fn demo(notes: examples::notes::Notes) -> std::io::Result<()> {
@@ -54,9 +60,12 @@ pub async fn serve(
     notes: Notes,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(Arc::new(notes)))
+    let notes = Arc::new(notes);
+    let served = axum::serve(listener, router(Arc::clone(&notes)))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    sync_to_async(move || drop(notes)).await;
+    served
 }
 
 async fn add(State(notes): State<Store>, text: String) -> Result<(StatusCode, String), NotesError> {
@@ -79,6 +88,13 @@ async fn count(State(notes): State<Store>) -> Result<String, NotesError> {
 /// The mistake: a blocking call straight from the handler.
 async fn count_wrongly(State(notes): State<Store>) -> Result<String, NotesError> {
     Ok(notes.count()?.to_string())
+}
+
+/// The mistake nobody can mark: the worker thread sleeps, and every task
+/// queued behind it waits (`tokio::time::sleep` was meant).
+async fn sleep_wrongly() -> &'static str {
+    std::thread::sleep(Duration::from_millis(20));
+    "slept"
 }
 
 impl IntoResponse for NotesError {

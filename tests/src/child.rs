@@ -2,9 +2,11 @@
 //! the environment read once, the panic hook): each scenario runs in a binary
 //! of `src/bin/` of its own.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use async_unsafe_runtime::ALLOW_ENV;
+
+use crate::deadline::DEADLINE;
 
 /// What a child process printed.
 pub struct Output {
@@ -18,20 +20,35 @@ pub struct Output {
 
 /// Runs `program` with `args`, the override's variable and the backtrace
 /// variables unset, then `env` set. Panics, with the status and both
-/// outputs, when the child fails.
+/// outputs, when the child fails; kills it and panics when it has not ended
+/// within [`DEADLINE`] (a deadlock in the child).
 pub fn run<'a>(
     program: &str,
     args: &[&str],
     env: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Output {
-    let out = Command::new(program)
+    let child = Command::new(program)
         .args(args)
         .env_remove(ALLOW_ENV)
         .env_remove("RUST_BACKTRACE")
         .env_remove("RUST_LIB_BACKTRACE")
         .envs(env)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let pid = child.id();
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait_with_output()));
+    let out = match result.recv_timeout(DEADLINE) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("{program} {args:?}: not finished after {DEADLINE:?}, killed");
+        }
+    };
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(

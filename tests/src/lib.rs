@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests under `tests/` and the binaries
 //! under `src/bin/`: the guarded fixtures, the runtimes, panics provoked on
-//! purpose, child processes, the context table, the corpus rewriter and the
+//! purpose, child processes, deadlines, the context table, the corpus rewriter and the
 //! throwaway PostgreSQL cluster.
 
 use std::ffi::OsStr;
@@ -12,6 +12,7 @@ use async_unsafe_runtime::{SynchronousOnlyOperation, async_unsafe};
 pub mod child;
 pub mod contexts;
 pub mod corpus;
+pub mod deadline;
 pub mod panics;
 pub mod postgres_cluster;
 pub mod runtimes;

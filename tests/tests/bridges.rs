@@ -1,4 +1,5 @@
 //! sync_to_async and async_to_sync, after asgiref's test_sync.py behaviours.
+//! Every test runs under a deadline: a lane that never serves fails it.
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -11,6 +12,7 @@ use async_unsafe_runtime::{
     SynchronousOnlyOperation, async_to_sync, async_unsafe, is_async_context, sync_to_async,
     thread_sensitive_scope,
 };
+use tests::deadline::within;
 use tests::panics::{Payload, payload_text, quiet_payload_panics};
 use tests::runtimes::{WORKER_NAME, current_thread, multi_thread};
 use tokio::runtime::Handle;
@@ -22,64 +24,70 @@ fn guarded(x: u32) -> Result<u32, SynchronousOnlyOperation> {
 
 #[test]
 fn results_cross_sync_to_async_in_both_modes_and_flavors() {
-    for rt in [multi_thread(), current_thread()] {
-        rt.block_on(async {
-            assert_eq!(sync_to_async(|| guarded(21)).await.unwrap(), 42);
-            assert_eq!(
-                sync_to_async(|| guarded(4))
-                    .thread_sensitive()
-                    .await
-                    .unwrap(),
-                8
-            );
-            let text = String::from("moved in, moved out");
-            assert_eq!(sync_to_async(move || text).await, "moved in, moved out");
-        });
-    }
+    within(|| {
+        for rt in [multi_thread(), current_thread()] {
+            rt.block_on(async {
+                assert_eq!(sync_to_async(|| guarded(21)).await.unwrap(), 42);
+                assert_eq!(
+                    sync_to_async(|| guarded(4))
+                        .thread_sensitive()
+                        .await
+                        .unwrap(),
+                    8
+                );
+                let text = String::from("moved in, moved out");
+                assert_eq!(sync_to_async(move || text).await, "moved in, moved out");
+            });
+        }
+    });
 }
 
 #[test]
 fn guarded_fns_pass_in_sync_to_async_and_fail_directly_in_the_same_task() {
-    let rt = multi_thread();
-    rt.block_on(rt.spawn(async {
-        assert!(guarded(1).is_err());
-        assert!(sync_to_async(|| guarded(1)).await.is_ok());
-        assert!(
-            sync_to_async(|| guarded(1))
-                .thread_sensitive()
-                .await
-                .is_ok()
-        );
-        assert!(!sync_to_async(is_async_context).await);
-        assert!(guarded(1).is_err());
-    }))
-    .unwrap();
+    within(|| {
+        let rt = multi_thread();
+        rt.block_on(rt.spawn(async {
+            assert!(guarded(1).is_err());
+            assert!(sync_to_async(|| guarded(1)).await.is_ok());
+            assert!(
+                sync_to_async(|| guarded(1))
+                    .thread_sensitive()
+                    .await
+                    .is_ok()
+            );
+            assert!(!sync_to_async(is_async_context).await);
+            assert!(guarded(1).is_err());
+        }))
+        .unwrap();
+    });
 }
 
 #[test]
 fn panics_cross_sync_to_async_with_their_payload() {
-    quiet_payload_panics();
-    let rt = multi_thread();
-    for sensitive in [false, true] {
-        let task = rt.spawn(async move {
-            let call = sync_to_async(|| -> u32 { std::panic::panic_any(Payload(7)) });
-            if sensitive {
-                call.thread_sensitive().await
-            } else {
-                call.await
-            }
-        });
-        let err = rt.block_on(task).unwrap_err();
-        let payload = err.into_panic().downcast::<Payload>().unwrap();
-        assert_eq!(*payload, Payload(7), "thread_sensitive: {sensitive}");
-    }
-    // The thread-sensitive thread survives a panic.
-    let after = rt.block_on(
-        sync_to_async(|| 5)
-            .thread_sensitive()
-            .into_future_for_test(),
-    );
-    assert_eq!(after, 5);
+    within(|| {
+        quiet_payload_panics();
+        let rt = multi_thread();
+        for sensitive in [false, true] {
+            let task = rt.spawn(async move {
+                let call = sync_to_async(|| -> u32 { std::panic::panic_any(Payload(7)) });
+                if sensitive {
+                    call.thread_sensitive().await
+                } else {
+                    call.await
+                }
+            });
+            let err = rt.block_on(task).unwrap_err();
+            let payload = err.into_panic().downcast::<Payload>().unwrap();
+            assert_eq!(*payload, Payload(7), "thread_sensitive: {sensitive}");
+        }
+        // The thread-sensitive thread survives a panic.
+        let after = rt.block_on(
+            sync_to_async(|| 5)
+                .thread_sensitive()
+                .into_future_for_test(),
+        );
+        assert_eq!(after, 5);
+    });
 }
 
 /// `IntoFuture` turned into a plain future, to hand to `block_on`.
@@ -92,26 +100,28 @@ impl<T: std::future::IntoFuture> IntoFutureForTest for T {}
 
 #[test]
 fn results_and_panics_cross_async_to_sync() {
-    quiet_payload_panics();
-    assert_eq!(async_to_sync(async { 40 + 2 }).unwrap(), 42);
-    let borrowed = String::from("not Send, not 'static");
-    let rc = std::rc::Rc::new(3);
-    assert_eq!(async_to_sync(async { borrowed.len() + *rc }).unwrap(), 24);
-    let caught =
-        catch_unwind(|| async_to_sync(async { std::panic::panic_any::<u32>(Payload(9).0) }));
-    assert_eq!(*caught.unwrap_err().downcast::<u32>().unwrap(), 9);
-    let caught = catch_unwind(|| {
-        async_to_sync(async {
-            sync_to_async(|| {
-                std::panic::panic_any(Payload(3));
+    within(|| {
+        quiet_payload_panics();
+        assert_eq!(async_to_sync(async { 40 + 2 }).unwrap(), 42);
+        let borrowed = String::from("not Send, not 'static");
+        let rc = std::rc::Rc::new(3);
+        assert_eq!(async_to_sync(async { borrowed.len() + *rc }).unwrap(), 24);
+        let caught =
+            catch_unwind(|| async_to_sync(async { std::panic::panic_any::<u32>(Payload(9).0) }));
+        assert_eq!(*caught.unwrap_err().downcast::<u32>().unwrap(), 9);
+        let caught = catch_unwind(|| {
+            async_to_sync(async {
+                sync_to_async(|| {
+                    std::panic::panic_any(Payload(3));
+                })
+                .await
             })
-            .await
-        })
+        });
+        assert_eq!(
+            *caught.unwrap_err().downcast::<Payload>().unwrap(),
+            Payload(3)
+        );
     });
-    assert_eq!(
-        *caught.unwrap_err().downcast::<Payload>().unwrap(),
-        Payload(3)
-    );
 }
 
 #[test]
@@ -135,50 +145,41 @@ fn default_mode_runs_in_parallel() {
     });
 }
 
-/// Runs `f` on a thread of its own and fails, rather than hanging the test
-/// run, if it has not finished in a minute (a deadlock, not a slow machine).
-fn within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (done, result) = std::sync::mpsc::channel();
-    thread::spawn(move || done.send(catch_unwind(AssertUnwindSafe(f))));
-    match result.recv_timeout(Duration::from_secs(60)) {
-        Ok(Ok(value)) => value,
-        Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(_) => panic!("deadlock: not finished after a minute"),
-    }
-}
-
 #[test]
 fn thread_sensitive_mode_is_one_thread_one_call_at_a_time() {
-    let rt = multi_thread();
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    let most = Arc::new(AtomicUsize::new(0));
-    let threads = Arc::new(Mutex::new(Vec::new()));
-    rt.block_on(async {
-        let calls: Vec<_> = (0..8)
-            .map(|_| {
-                let (in_flight, most, threads) = (in_flight.clone(), most.clone(), threads.clone());
-                tokio::spawn(async move {
-                    sync_to_async(move || {
-                        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                        most.fetch_max(now, Ordering::SeqCst);
-                        threads.lock().unwrap().push(thread::current().id());
-                        thread::sleep(Duration::from_millis(10));
-                        in_flight.fetch_sub(1, Ordering::SeqCst);
+    within(|| {
+        let rt = multi_thread();
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let threads = Arc::new(Mutex::new(Vec::new()));
+        rt.block_on(async {
+            let calls: Vec<_> = (0..8)
+                .map(|_| {
+                    let (in_flight, most, threads) =
+                        (in_flight.clone(), most.clone(), threads.clone());
+                    tokio::spawn(async move {
+                        sync_to_async(move || {
+                            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            threads.lock().unwrap().push(thread::current().id());
+                            thread::sleep(Duration::from_millis(10));
+                            in_flight.fetch_sub(1, Ordering::SeqCst);
+                        })
+                        .thread_sensitive()
+                        .await
                     })
-                    .thread_sensitive()
-                    .await
                 })
-            })
-            .collect();
-        for call in calls {
-            call.await.unwrap();
-        }
+                .collect();
+            for call in calls {
+                call.await.unwrap();
+            }
+        });
+        assert_eq!(most.load(Ordering::SeqCst), 1, "calls never overlapped");
+        let threads = threads.lock().unwrap();
+        assert_eq!(threads.len(), 8);
+        assert!(threads.iter().all(|id| *id == threads[0]), "{threads:?}");
+        assert_ne!(threads[0], thread::current().id());
     });
-    assert_eq!(most.load(Ordering::SeqCst), 1, "calls never overlapped");
-    let threads = threads.lock().unwrap();
-    assert_eq!(threads.len(), 8);
-    assert!(threads.iter().all(|id| *id == threads[0]), "{threads:?}");
-    assert_ne!(threads[0], thread::current().id());
 }
 
 thread_local! {
@@ -197,193 +198,209 @@ fn round_trip(mark: u32) -> (ThreadId, u32) {
 
 #[test]
 fn round_trip_runs_on_the_callers_thread() {
-    assert_eq!(round_trip(11), (thread::current().id(), 11));
-    let rt = multi_thread();
-    let (caller, seen) = rt
-        .block_on(rt.spawn_blocking(|| (thread::current().id(), round_trip(12))))
-        .unwrap();
-    assert_eq!(seen, (caller, 12));
-    // A current_thread runtime's blocking pool, and block_in_place on a worker.
-    let rt = current_thread();
-    let (caller, seen) = rt
-        .block_on(rt.spawn_blocking(|| (thread::current().id(), round_trip(13))))
-        .unwrap();
-    assert_eq!(seen, (caller, 13));
-    let rt = multi_thread();
-    let (caller, seen) = rt
-        .block_on(rt.spawn(async {
-            tokio::task::block_in_place(|| (thread::current().id(), round_trip(14)))
-        }))
-        .unwrap();
-    assert_eq!(seen, (caller, 14));
+    within(|| {
+        assert_eq!(round_trip(11), (thread::current().id(), 11));
+        let rt = multi_thread();
+        let (caller, seen) = rt
+            .block_on(rt.spawn_blocking(|| (thread::current().id(), round_trip(12))))
+            .unwrap();
+        assert_eq!(seen, (caller, 12));
+        // A current_thread runtime's blocking pool, and block_in_place on a worker.
+        let rt = current_thread();
+        let (caller, seen) = rt
+            .block_on(rt.spawn_blocking(|| (thread::current().id(), round_trip(13))))
+            .unwrap();
+        assert_eq!(seen, (caller, 13));
+        let rt = multi_thread();
+        let (caller, seen) = rt
+            .block_on(rt.spawn(async {
+                tokio::task::block_in_place(|| (thread::current().id(), round_trip(14)))
+            }))
+            .unwrap();
+        assert_eq!(seen, (caller, 14));
+    });
 }
 
 #[test]
 fn nesting_three_levels_deep_completes_on_the_callers_thread() {
-    let me = thread::current().id();
-    MARK.set(3);
-    let depth = async_to_sync(async {
-        sync_to_async(move || {
-            assert_eq!(thread::current().id(), me);
-            async_to_sync(async {
-                sync_to_async(move || {
-                    assert_eq!(thread::current().id(), me);
-                    async_to_sync(async {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                        sync_to_async(move || guarded(MARK.get()).unwrap())
-                            .thread_sensitive()
-                            .await
+    within(|| {
+        let me = thread::current().id();
+        MARK.set(3);
+        let depth = async_to_sync(async {
+            sync_to_async(move || {
+                assert_eq!(thread::current().id(), me);
+                async_to_sync(async {
+                    sync_to_async(move || {
+                        assert_eq!(thread::current().id(), me);
+                        async_to_sync(async {
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                            sync_to_async(move || guarded(MARK.get()).unwrap())
+                                .thread_sensitive()
+                                .await
+                        })
+                        .unwrap()
                     })
-                    .unwrap()
+                    .thread_sensitive()
+                    .await
                 })
-                .thread_sensitive()
-                .await
+                .unwrap()
             })
-            .unwrap()
+            .thread_sensitive()
+            .await
         })
-        .thread_sensitive()
-        .await
-    })
-    .unwrap();
-    assert_eq!(depth, 6);
+        .unwrap();
+        assert_eq!(depth, 6);
+    });
 }
 
 #[test]
 fn async_to_sync_runs_on_the_runtime_of_the_blocking_pool() {
-    let rt = multi_thread();
-    let outer = rt.handle().id();
-    let (inner, spawned_on) = rt
-        .block_on(rt.spawn_blocking(|| {
-            async_to_sync(async {
-                let name = tokio::spawn(async { thread::current().name().map(String::from) });
-                (Handle::current().id(), name.await.unwrap())
-            })
-        }))
-        .unwrap()
-        .unwrap();
-    assert_eq!(inner, outer);
-    assert_eq!(spawned_on.as_deref(), Some(WORKER_NAME));
-
-    // On a plain thread: the shared runtime, the same one every time.
-    let shared = async_to_sync(async { Handle::current().id() }).unwrap();
-    assert_ne!(shared, outer);
-    assert_eq!(
-        async_to_sync(async { Handle::current().id() }).unwrap(),
-        shared
-    );
-    let name = async_to_sync(async {
-        tokio::spawn(async { thread::current().name().map(String::from) })
-            .await
+    within(|| {
+        let rt = multi_thread();
+        let outer = rt.handle().id();
+        let (inner, spawned_on) = rt
+            .block_on(rt.spawn_blocking(|| {
+                async_to_sync(async {
+                    let name = tokio::spawn(async { thread::current().name().map(String::from) });
+                    (Handle::current().id(), name.await.unwrap())
+                })
+            }))
             .unwrap()
+            .unwrap();
+        assert_eq!(inner, outer);
+        assert_eq!(spawned_on.as_deref(), Some(WORKER_NAME));
+
+        // On a plain thread: the shared runtime, the same one every time.
+        let shared = async_to_sync(async { Handle::current().id() }).unwrap();
+        assert_ne!(shared, outer);
+        assert_eq!(
+            async_to_sync(async { Handle::current().id() }).unwrap(),
+            shared
+        );
+        let name = async_to_sync(async {
+            tokio::spawn(async { thread::current().name().map(String::from) })
+                .await
+                .unwrap()
+        });
+        assert_eq!(name.unwrap().as_deref(), Some("async-unsafe-bridge"));
     });
-    assert_eq!(name.unwrap().as_deref(), Some("async-unsafe-bridge"));
 }
 
 #[test]
 fn async_to_sync_in_async_contexts_is_an_error_not_a_hang() {
-    let check = || {
-        let err = async_to_sync(async { 1 }).unwrap_err();
-        assert!(
-            err.message().contains("just await the future directly"),
-            "{err}"
-        );
-        assert_eq!(err.function(), "async_unsafe_runtime::async_to_sync");
-        assert_eq!(err.location().file(), file!());
-    };
-    let rt = multi_thread();
-    rt.block_on(async { check() });
-    rt.block_on(rt.spawn(async move { check() })).unwrap();
-    let rt = current_thread();
-    rt.block_on(async { check() });
-    rt.block_on(rt.spawn(async move { check() })).unwrap();
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async {
-        tokio::task::spawn_local(async move { check() })
-            .await
-            .unwrap()
+    within(|| {
+        let check = || {
+            let err = async_to_sync(async { 1 }).unwrap_err();
+            assert!(
+                err.message().contains("just await the future directly"),
+                "{err}"
+            );
+            assert_eq!(err.function(), "async_unsafe_runtime::async_to_sync");
+            assert_eq!(err.location().file(), file!());
+        };
+        let rt = multi_thread();
+        rt.block_on(async { check() });
+        rt.block_on(rt.spawn(async move { check() })).unwrap();
+        let rt = current_thread();
+        rt.block_on(async { check() });
+        rt.block_on(rt.spawn(async move { check() })).unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            tokio::task::spawn_local(async move { check() })
+                .await
+                .unwrap()
+        });
+        // Still fine from block_in_place, which leaves the async context.
+        let rt = multi_thread();
+        let value =
+            rt.block_on(rt.spawn(async {
+                tokio::task::block_in_place(|| async_to_sync(async { 5 }).unwrap())
+            }));
+        assert_eq!(value.unwrap(), 5);
     });
-    // Still fine from block_in_place, which leaves the async context.
-    let rt = multi_thread();
-    let value = rt.block_on(
-        rt.spawn(async { tokio::task::block_in_place(|| async_to_sync(async { 5 }).unwrap()) }),
-    );
-    assert_eq!(value.unwrap(), 5);
 }
 
 #[test]
 fn many_threads_call_async_to_sync_at_once() {
-    let done = AtomicUsize::new(0);
-    thread::scope(|s| {
-        for t in 0..16u64 {
-            let done = &done;
-            s.spawn(move || {
-                for i in 0..25u64 {
-                    let out = async_to_sync(async move {
-                        tokio::time::sleep(Duration::from_micros(100)).await;
-                        sync_to_async(move || t * 1000 + i).thread_sensitive().await
-                    });
-                    assert_eq!(out.unwrap(), t * 1000 + i);
-                    done.fetch_add(1, Ordering::SeqCst);
-                }
-            });
-        }
+    within(|| {
+        let done = AtomicUsize::new(0);
+        thread::scope(|s| {
+            for t in 0..16u64 {
+                let done = &done;
+                s.spawn(move || {
+                    for i in 0..25u64 {
+                        let out = async_to_sync(async move {
+                            tokio::time::sleep(Duration::from_micros(100)).await;
+                            sync_to_async(move || t * 1000 + i).thread_sensitive().await
+                        });
+                        assert_eq!(out.unwrap(), t * 1000 + i);
+                        done.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        assert_eq!(done.load(Ordering::SeqCst), 16 * 25);
     });
-    assert_eq!(done.load(Ordering::SeqCst), 16 * 25);
 }
 
 #[test]
 fn sync_to_async_outside_a_runtime_says_so() {
-    use std::future::Future;
-    use std::task::{Context, Waker};
+    within(|| {
+        use std::future::Future;
+        use std::task::{Context, Waker};
 
-    let mut cx = Context::from_waker(Waker::noop());
-    let mut fut = std::pin::pin!(sync_to_async(|| 1).into_future_for_test());
-    let err = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))).unwrap_err();
-    let text = payload_text(&*err);
-    assert!(text.contains("outside a tokio runtime"), "{text}");
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut fut = std::pin::pin!(sync_to_async(|| 1).into_future_for_test());
+        let err = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))).unwrap_err();
+        let text = payload_text(&*err);
+        assert!(text.contains("outside a tokio runtime"), "{text}");
 
-    // The thread-sensitive mode needs no tokio runtime at all.
-    let sensitive = sync_to_async(|| 2)
-        .thread_sensitive()
-        .into_future_for_test();
-    assert_eq!(futures::executor::block_on(sensitive), 2);
+        // The thread-sensitive mode needs no tokio runtime at all.
+        let sensitive = sync_to_async(|| 2)
+            .thread_sensitive()
+            .into_future_for_test();
+        assert_eq!(futures::executor::block_on(sensitive), 2);
+    });
 }
 
 #[test]
 fn a_call_cancelled_by_the_runtime_says_so_and_debug_shows_each_state() {
-    use std::future::Future;
-    use std::task::{Context, Waker};
+    within(|| {
+        use std::future::Future;
+        use std::task::{Context, Waker};
 
-    let rt = multi_thread();
-    let mut cx = Context::from_waker(Waker::noop());
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let mut call = Box::pin(sync_to_async(move || released.recv().unwrap()).into_future_for_test());
-    let state = |call: &dyn std::fmt::Debug| format!("{call:?}");
-    assert_eq!(
-        state(&call),
-        r#"SyncToAsyncFuture { state: "not started" }"#
-    );
-    {
-        let _enter = rt.enter();
-        assert!(call.as_mut().poll(&mut cx).is_pending());
-    }
-    assert_eq!(state(&call), r#"SyncToAsyncFuture { state: "running" }"#);
-    release.send(()).unwrap();
-    rt.block_on(call.as_mut());
-    assert_eq!(state(&call), r#"SyncToAsyncFuture { state: "done" }"#);
+        let rt = multi_thread();
+        let mut cx = Context::from_waker(Waker::noop());
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let mut call =
+            Box::pin(sync_to_async(move || released.recv().unwrap()).into_future_for_test());
+        let state = |call: &dyn std::fmt::Debug| format!("{call:?}");
+        assert_eq!(
+            state(&call),
+            r#"SyncToAsyncFuture { state: "not started" }"#
+        );
+        {
+            let _enter = rt.enter();
+            assert!(call.as_mut().poll(&mut cx).is_pending());
+        }
+        assert_eq!(state(&call), r#"SyncToAsyncFuture { state: "running" }"#);
+        release.send(()).unwrap();
+        rt.block_on(call.as_mut());
+        assert_eq!(state(&call), r#"SyncToAsyncFuture { state: "done" }"#);
 
-    // Started on a runtime that has shut down: tokio cancels the call, which
-    // is not a panic of the call's own.
-    let handle = rt.handle().clone();
-    rt.shutdown_background();
-    let mut cancelled = Box::pin(sync_to_async(|| 2).into_future_for_test());
-    let _enter = handle.enter();
-    let err = catch_unwind(AssertUnwindSafe(|| cancelled.as_mut().poll(&mut cx))).unwrap_err();
-    let text = payload_text(&*err);
-    assert!(
-        text.starts_with("sync_to_async: the runtime shut down before the call ran"),
-        "{text}"
-    );
+        // Started on a runtime that has shut down: tokio cancels the call, which
+        // is not a panic of the call's own.
+        let handle = rt.handle().clone();
+        rt.shutdown_background();
+        let mut cancelled = Box::pin(sync_to_async(|| 2).into_future_for_test());
+        let _enter = handle.enter();
+        let err = catch_unwind(AssertUnwindSafe(|| cancelled.as_mut().poll(&mut cx))).unwrap_err();
+        let text = payload_text(&*err);
+        assert!(
+            text.starts_with("sync_to_async: the runtime shut down before the call ran"),
+            "{text}"
+        );
+    });
 }
 
 #[test]
@@ -415,45 +432,53 @@ async fn start_then_drop<F: std::future::IntoFuture>(future: F) {
 
 #[test]
 fn dropping_before_the_first_poll_runs_nothing_and_a_started_call_completes() {
-    let ran = Arc::new(AtomicUsize::new(0));
-    let rt = multi_thread();
-    for sensitive in [false, true] {
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let (finished, done) = std::sync::mpsc::channel();
-        rt.block_on(async {
-            let r = ran.clone();
-            drop(sync_to_async(move || r.fetch_add(1, Ordering::SeqCst)).into_future_for_test());
-            let r = ran.clone();
-            drop(sync_to_async(move || r.fetch_add(1, Ordering::SeqCst)).thread_sensitive());
-            // Started, then dropped while it waits: it still runs to the end.
-            let r = ran.clone();
-            let call = sync_to_async(move || {
-                released.recv().unwrap();
-                r.fetch_add(1, Ordering::SeqCst);
-                finished.send(()).unwrap();
+    within(|| {
+        let ran = Arc::new(AtomicUsize::new(0));
+        let rt = multi_thread();
+        for sensitive in [false, true] {
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let (finished, done) = std::sync::mpsc::channel();
+            rt.block_on(async {
+                let r = ran.clone();
+                drop(
+                    sync_to_async(move || r.fetch_add(1, Ordering::SeqCst)).into_future_for_test(),
+                );
+                let r = ran.clone();
+                drop(sync_to_async(move || r.fetch_add(1, Ordering::SeqCst)).thread_sensitive());
+                // Started, then dropped while it waits: it still runs to the end.
+                let r = ran.clone();
+                let call = sync_to_async(move || {
+                    released.recv().unwrap();
+                    r.fetch_add(1, Ordering::SeqCst);
+                    finished.send(()).unwrap();
+                });
+                if sensitive {
+                    start_then_drop(call.thread_sensitive()).await;
+                } else {
+                    start_then_drop(call).await;
+                }
             });
-            if sensitive {
-                start_then_drop(call.thread_sensitive()).await;
-            } else {
-                start_then_drop(call).await;
-            }
-        });
-        release.send(()).unwrap();
-        done.recv().unwrap();
-    }
-    assert_eq!(ran.load(Ordering::SeqCst), 2);
+            release.send(()).unwrap();
+            done.recv().unwrap();
+        }
+        assert_eq!(ran.load(Ordering::SeqCst), 2);
+    });
 }
 
 #[test]
 fn a_call_started_then_dropped_inside_async_to_sync_has_run_when_it_returns() {
-    let ran = Arc::new(AtomicUsize::new(0));
-    let r = ran.clone();
-    async_to_sync(async move {
-        start_then_drop(sync_to_async(move || r.fetch_add(1, Ordering::SeqCst)).thread_sensitive())
+    within(|| {
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        async_to_sync(async move {
+            start_then_drop(
+                sync_to_async(move || r.fetch_add(1, Ordering::SeqCst)).thread_sensitive(),
+            )
             .await;
-    })
-    .unwrap();
-    assert_eq!(ran.load(Ordering::SeqCst), 1);
+        })
+        .unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+    });
 }
 
 fn sensitive_thread() -> impl std::future::Future<Output = ThreadId> {
@@ -607,12 +632,14 @@ fn a_scope_ends_without_joining_its_thread_which_then_exits() {
 
 #[test]
 fn thread_sensitive_scope_is_send_and_spawnable() {
-    let rt = multi_thread();
-    let task = rt.spawn(thread_sensitive_scope(async {
-        sync_to_async(|| guarded(2))
-            .thread_sensitive()
-            .await
-            .unwrap()
-    }));
-    assert_eq!(rt.block_on(task).unwrap(), 4);
+    within(|| {
+        let rt = multi_thread();
+        let task = rt.spawn(thread_sensitive_scope(async {
+            sync_to_async(|| guarded(2))
+                .thread_sensitive()
+                .await
+                .unwrap()
+        }));
+        assert_eq!(rt.block_on(task).unwrap(), 4);
+    });
 }

@@ -28,7 +28,10 @@ fn the_error_names_message_function_location_and_task() {
     let debug = format!("{err:?}");
     assert!(debug.starts_with("SynchronousOnlyOperation {"), "{debug}");
     assert!(debug.contains("\"area::f\""), "{debug}");
-    assert!(debug.contains(file!()), "{debug}");
+    // The whole location, `file:line:column`, as a string.
+    assert_eq!(err.location().column(), 53);
+    let location = format!("location: \"{}:{line}:53\",", file!());
+    assert!(debug.contains(&location), "{location} in {debug}");
     assert!(debug.contains(&format!("Some({id:?})")), "{debug}");
 }
 

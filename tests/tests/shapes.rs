@@ -284,6 +284,42 @@ impl Named for Shouter {
     }
 }
 
+/// Blocks that choose a mode, and methods that choose the other one: the
+/// method's own attribute wins, in both directions; a method's attribute
+/// that sets no mode leaves the block's.
+struct ErrorBlock;
+
+#[async_unsafe(error)]
+impl ErrorBlock {
+    fn block_error(&self) -> Result<u8, SynchronousOnlyOperation> {
+        Ok(1)
+    }
+
+    #[async_unsafe(panic)]
+    fn own_panic(&self) -> Result<u8, SynchronousOnlyOperation> {
+        Ok(2)
+    }
+}
+
+struct PanicBlock;
+
+#[async_unsafe(panic)]
+impl PanicBlock {
+    fn block_panic(&self) -> Result<u8, SynchronousOnlyOperation> {
+        Ok(3)
+    }
+
+    #[async_unsafe(error)]
+    fn own_error(&self) -> Result<u8, SynchronousOnlyOperation> {
+        Ok(4)
+    }
+
+    #[async_unsafe(message = "own message, the block's mode")]
+    fn own_message(&self) -> Result<u8, SynchronousOnlyOperation> {
+        Ok(5)
+    }
+}
+
 // ---- tests -------------------------------------------------------------
 
 #[test]
@@ -659,6 +695,63 @@ fn methods_refuse_inside_async() {
     ));
     assert_eq!(c.n, 1, "the body must not run");
     assert_eq!(store.items, vec![1], "the body must not run");
+}
+
+#[test]
+fn a_methods_own_mode_overrides_the_blocks_both_ways() {
+    use Reports::{Error, Panic};
+    // Outside async, every body runs.
+    let outside = [
+        ErrorBlock.block_error(),
+        ErrorBlock.own_panic(),
+        PanicBlock.block_panic(),
+        PanicBlock.own_error(),
+        PanicBlock.own_message(),
+    ];
+    let outside: Vec<u8> = outside.into_iter().map(Result::unwrap).collect();
+    assert_eq!(outside, [1, 2, 3, 4, 5]);
+    let error_block = "impl ErrorBlock {";
+    let panic_block = "impl PanicBlock {";
+    let cases = vec![
+        method(
+            "shapes::ErrorBlock::block_error",
+            DEFAULT_MESSAGE,
+            Error,
+            (error_block, "block_error"),
+            || ErrorBlock.block_error().map(drop),
+        ),
+        method(
+            "shapes::ErrorBlock::own_panic",
+            DEFAULT_MESSAGE,
+            Panic,
+            (error_block, "own_panic"),
+            || ErrorBlock.own_panic().map(drop),
+        ),
+        method(
+            "shapes::PanicBlock::block_panic",
+            DEFAULT_MESSAGE,
+            Panic,
+            (panic_block, "block_panic"),
+            || PanicBlock.block_panic().map(drop),
+        ),
+        method(
+            "shapes::PanicBlock::own_error",
+            DEFAULT_MESSAGE,
+            Error,
+            (panic_block, "own_error"),
+            || PanicBlock.own_error().map(drop),
+        ),
+        method(
+            "shapes::PanicBlock::own_message",
+            "own message, the block's mode",
+            Panic,
+            (panic_block, "own_message"),
+            || PanicBlock.own_message().map(drop),
+        ),
+    ];
+    for case in cases {
+        assert_refused(case);
+    }
 }
 
 /// The location of the call `call_text` that starts `before` columns before a

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
 use async_unsafe_runtime::sync_to_async;
+use tests::deadline::within;
 use tests::guarded;
 use tests::runtimes::{current_thread, multi_thread};
 use tokio::runtime::Runtime;
@@ -85,91 +86,93 @@ async fn context_switch(k: usize, multi: bool) {
 
 #[test]
 fn zero_misclassifications_under_load() {
-    let done = AtomicBool::new(false);
-    thread::scope(|s| {
-        for _ in 0..2 {
+    within(|| {
+        let done = AtomicBool::new(false);
+        thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    while !done.load(Ordering::Relaxed) {
+                        call(7, false);
+                        thread::yield_now();
+                    }
+                });
+            }
+            // Runtimes born and dropped while the others run; the thread that drove
+            // one must be a plain thread again afterwards.
             s.spawn(|| {
-                while !done.load(Ordering::Relaxed) {
-                    call(7, false);
-                    thread::yield_now();
+                let mut i = 0;
+                while i < CHURN || !done.load(Ordering::Relaxed) {
+                    let (rt, _) = runtime(i);
+                    rt.block_on(async {
+                        call(2, true);
+                        tokio::task::spawn_blocking(|| call(3, false))
+                            .await
+                            .unwrap();
+                    });
+                    drop(rt);
+                    call(8, false);
+                    i += 1;
                 }
             });
-        }
-        // Runtimes born and dropped while the others run; the thread that drove
-        // one must be a plain thread again afterwards.
-        s.spawn(|| {
-            let mut i = 0;
-            while i < CHURN || !done.load(Ordering::Relaxed) {
-                let (rt, _) = runtime(i);
-                rt.block_on(async {
-                    call(2, true);
-                    tokio::task::spawn_blocking(|| call(3, false))
-                        .await
-                        .unwrap();
-                });
-                drop(rt);
-                call(8, false);
-                i += 1;
-            }
-        });
-        let drivers: Vec<_> = (0..RUNTIMES)
-            .map(|i| {
-                s.spawn(move || {
-                    let (rt, multi) = runtime(i);
-                    rt.block_on(async {
-                        let tasks_done = Arc::new(AtomicBool::new(false));
-                        let loops: Vec<_> = (0..BLOCKING_LOOPS)
-                            .map(|_| {
-                                let tasks_done = tasks_done.clone();
-                                tokio::task::spawn_blocking(move || {
-                                    while !tasks_done.load(Ordering::Relaxed) {
-                                        call(9, false);
-                                        thread::yield_now();
-                                    }
+            let drivers: Vec<_> = (0..RUNTIMES)
+                .map(|i| {
+                    s.spawn(move || {
+                        let (rt, multi) = runtime(i);
+                        rt.block_on(async {
+                            let tasks_done = Arc::new(AtomicBool::new(false));
+                            let loops: Vec<_> = (0..BLOCKING_LOOPS)
+                                .map(|_| {
+                                    let tasks_done = tasks_done.clone();
+                                    tokio::task::spawn_blocking(move || {
+                                        while !tasks_done.load(Ordering::Relaxed) {
+                                            call(9, false);
+                                            thread::yield_now();
+                                        }
+                                    })
                                 })
-                            })
-                            .collect();
-                        let mut tasks = tokio::task::JoinSet::new();
-                        for n in (i..TASKS).step_by(RUNTIMES) {
-                            tasks.spawn(task(n, multi));
-                            if n.is_multiple_of(16) {
-                                call(2, true);
+                                .collect();
+                            let mut tasks = tokio::task::JoinSet::new();
+                            for n in (i..TASKS).step_by(RUNTIMES) {
+                                tasks.spawn(task(n, multi));
+                                if n.is_multiple_of(16) {
+                                    call(2, true);
+                                }
                             }
-                        }
-                        while let Some(result) = tasks.join_next().await {
-                            result.unwrap();
-                        }
-                        tasks_done.store(true, Ordering::Relaxed);
-                        for blocking in loops {
-                            blocking.await.unwrap();
-                        }
-                    });
+                            while let Some(result) = tasks.join_next().await {
+                                result.unwrap();
+                            }
+                            tasks_done.store(true, Ordering::Relaxed);
+                            for blocking in loops {
+                                blocking.await.unwrap();
+                            }
+                        });
+                    })
                 })
-            })
-            .collect();
-        for driver in drivers {
-            driver.join().unwrap();
-        }
-        done.store(true, Ordering::Relaxed);
-    });
+                .collect();
+            for driver in drivers {
+                driver.join().unwrap();
+            }
+            done.store(true, Ordering::Relaxed);
+        });
 
-    println!("{:<32} {:>10} {:>6}", "context", "calls", "wrong");
-    let mut wrong = 0;
-    for (i, name) in CONTEXTS.iter().enumerate() {
-        let (calls, bad) = (
-            TALLY.calls[i].load(Ordering::Relaxed),
-            TALLY.wrong[i].load(Ordering::Relaxed),
+        println!("{:<32} {:>10} {:>6}", "context", "calls", "wrong");
+        let mut wrong = 0;
+        for (i, name) in CONTEXTS.iter().enumerate() {
+            let (calls, bad) = (
+                TALLY.calls[i].load(Ordering::Relaxed),
+                TALLY.wrong[i].load(Ordering::Relaxed),
+            );
+            println!("{name:<32} {calls:>10} {bad:>6}");
+            assert!(calls > 0, "no call was made from {name}");
+            wrong += bad;
+        }
+        let tasks = TALLY.calls[0].load(Ordering::Relaxed) + TALLY.calls[1].load(Ordering::Relaxed);
+        assert_eq!(
+            tasks,
+            (ROUNDS * TASKS) as u64,
+            "every task made its direct calls"
         );
-        println!("{name:<32} {calls:>10} {bad:>6}");
-        assert!(calls > 0, "no call was made from {name}");
-        wrong += bad;
-    }
-    let tasks = TALLY.calls[0].load(Ordering::Relaxed) + TALLY.calls[1].load(Ordering::Relaxed);
-    assert_eq!(
-        tasks,
-        (ROUNDS * TASKS) as u64,
-        "every task made its direct calls"
-    );
-    assert!(TALLY.calls[8].load(Ordering::Relaxed) >= CHURN as u64);
-    assert_eq!(wrong, 0, "misclassified calls");
+        assert!(TALLY.calls[8].load(Ordering::Relaxed) >= CHURN as u64);
+        assert_eq!(wrong, 0, "misclassified calls");
+    });
 }

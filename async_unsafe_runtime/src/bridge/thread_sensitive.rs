@@ -26,15 +26,28 @@
 //! - a scope ends without joining its thread: the thread finishes the calls
 //!   already queued and exits when the last sender is gone.
 //!
+//! Failures, and how a lane survives them:
+//! - a wait report that panics (a tracing layer, `eprintln!` to a closed
+//!   stderr) is caught and its payload leaked: the call still runs;
+//! - whatever else escapes a call on a lane thread (its result dropped there,
+//!   the caller gone, with a `Drop` that panics) is caught by the thread's
+//!   loop: the thread and its thread-locals live on;
+//! - a lane thread that dies all the same (a panic payload whose own `Drop`
+//!   panics) closes its queue as it unwinds and hands the calls still queued
+//!   to a new thread for the same lane, which every later call goes to: a
+//!   dead thread is replaced, never sent to.
+//!
 //! Limits: a call that waits longer than [`set_thread_sensitive_wait_limit`]
 //! behind others is reported when it starts, not while it waits; a lane
-//! thread blocked forever by the closure it runs still blocks its lane.
+//! thread blocked forever by the closure it runs still blocks its lane; the
+//! thread-locals of a lane thread that died are gone with it.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -101,7 +114,7 @@ pub(crate) enum Route {
     /// Back to the thread waiting in `async_to_sync`.
     Thread(UnboundedSender<Job>),
     /// To a scope's own thread, started on its first call.
-    Scope(Arc<ScopeLane>),
+    Scope(Arc<Lane>),
 }
 
 tokio::task_local! {
@@ -118,35 +131,48 @@ impl Route {
     pub(crate) fn scope<F: Future>(self, future: F) -> TaskLocalFuture<Route, F> {
         ROUTE.scope(self, future)
     }
-
-    fn sender(&self) -> Option<UnboundedSender<Job>> {
-        match self {
-            Route::Thread(sender) => Some(sender.clone()),
-            Route::Scope(lane) => lane.sender(),
-        }
-    }
 }
 
 /// Runs `job` on the lane the current poll is routed to.
 pub(crate) fn submit(job: Job) {
     let queued = Instant::now();
     let job: Job = Box::new(move || {
-        report_wait(queued.elapsed());
+        // Nothing a report does may stop the call or its thread: a tracing
+        // layer that panics, `eprintln!` to a closed stderr. The payload is
+        // leaked, not dropped: its drop could panic too.
+        if let Err(payload) = panic::catch_unwind(|| report_wait(queued.elapsed())) {
+            std::mem::forget(payload);
+        }
         job();
     });
-    let target = ROUTE
-        .try_with(Route::sender)
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| shared_lane().clone());
-    if !SERVING.get() && OWN.with(|own| own.get().is_some_and(|own| own.is(&target))) {
-        // Re-entry: this thread would wait for itself.
-        return run(job);
+    let route = ROUTE.try_with(Route::clone).ok();
+    let unserved = match route {
+        // The thread waiting in `async_to_sync` is the one polling: alive.
+        Some(Route::Thread(sender)) => deliver(&sender, job).err(),
+        Some(Route::Scope(lane)) => lane.submit(job).err().map(|(job, err)| {
+            report(&format!(
+                "thread_sensitive_scope: cannot start the scope's thread ({err}); the call \
+                 goes to the shared thread-sensitive thread"
+            ));
+            job
+        }),
+        None => Some(job),
+    };
+    if let Some(job) = unserved {
+        if let Err((_, err)) = shared_lane().submit(job) {
+            panic!("sync_to_async: cannot start the thread-sensitive thread ({err})");
+        }
     }
-    if let Err(unserved) = target.send(job) {
-        // Its thread has gone: the shared lane, which never ends.
-        let _ = shared_lane().send(unserved.0);
+}
+
+/// Sends `job` to the thread behind `target`, or runs it at once when that
+/// is this thread and it is not serving (it would wait for itself).
+fn deliver(target: &UnboundedSender<Job>, job: Job) -> Result<(), Job> {
+    if !SERVING.get() && OWN.with(|own| own.get().is_some_and(|own| own.is(target))) {
+        run(job);
+        return Ok(());
     }
+    target.send(job).map_err(|unserved| unserved.0)
 }
 
 /// Runs one call, not serving meanwhile.
@@ -185,56 +211,114 @@ pub(crate) fn serve<T>(
     }
 }
 
-/// Starts a dedicated lane thread; its lane ends when the returned sender
-/// and its clones are all dropped, and the thread exits after the calls
-/// queued by then. Never joined.
-fn spawn_lane(name: &str) -> std::io::Result<UnboundedSender<Job>> {
+/// A dedicated lane: the shared one, or a scope's. Its thread starts on the
+/// first call; when it has died, the next call starts another, which also
+/// takes over the calls the dead one left queued.
+#[derive(Debug)]
+pub(crate) struct Lane {
+    /// The name of its threads.
+    name: &'static str,
+    /// The current thread's queue; `None` before the first call.
+    sender: Mutex<Option<UnboundedSender<Job>>>,
+}
+
+impl Lane {
+    fn new(name: &'static str) -> Lane {
+        Lane {
+            name,
+            sender: Mutex::new(None),
+        }
+    }
+
+    /// Sends `job` to the lane's thread, starting one when there is none or
+    /// the last one has died; `Err` when no thread can be started.
+    fn submit(self: &Arc<Self>, mut job: Job) -> Result<(), (Job, std::io::Error)> {
+        loop {
+            let sender = match self.sender() {
+                Ok(sender) => sender,
+                Err(err) => return Err((job, err)),
+            };
+            match deliver(&sender, job) {
+                Ok(()) => return Ok(()),
+                // Died between the look and the send: replace it too.
+                Err(unserved) => job = unserved,
+            }
+        }
+    }
+
+    /// The queue of the lane's live thread, started here if need be.
+    fn sender(self: &Arc<Self>) -> std::io::Result<UnboundedSender<Job>> {
+        let mut current = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(sender) = current.as_ref().filter(|sender| !sender.is_closed()) {
+            return Ok(sender.clone());
+        }
+        let sender = spawn_lane(self)?;
+        *current = Some(sender.clone());
+        Ok(sender)
+    }
+}
+
+/// Starts a thread serving `lane`'s queue; the queue ends when the returned
+/// sender and its clones are all dropped, and the thread exits after the
+/// calls queued by then. Never joined.
+fn spawn_lane(lane: &Arc<Lane>) -> std::io::Result<UnboundedSender<Job>> {
     let (sender, receiver) = unbounded_channel::<Job>();
     let weak = sender.downgrade();
-    thread::Builder::new().name(name.into()).spawn(move || {
-        OWN.with(|own| {
-            let _ = own.set(Own {
-                sender: Sender::Weak(weak),
-                receiver: RefCell::new(receiver),
+    let handover = Handover(Arc::downgrade(lane));
+    thread::Builder::new()
+        .name(lane.name.into())
+        .spawn(move || {
+            OWN.with(|own| {
+                let _ = own.set(Own {
+                    sender: Sender::Weak(weak),
+                    receiver: RefCell::new(receiver),
+                });
             });
-        });
-        while let Some(job) = own(|own| own.receiver.borrow_mut().blocking_recv()) {
-            run(job);
-        }
-    })?;
+            let _handover = handover;
+            while let Some(job) = own(|own| own.receiver.borrow_mut().blocking_recv()) {
+                // What escapes a call (a result dropped here, its caller gone,
+                // whose `Drop` panics) must not end the lane and its thread-locals.
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| run(job)));
+            }
+        })?;
     Ok(sender)
 }
 
-/// The lane of the calls made outside any round trip and any scope.
-fn shared_lane() -> &'static UnboundedSender<Job> {
-    static SHARED: OnceLock<UnboundedSender<Job>> = OnceLock::new();
-    SHARED.get_or_init(|| {
-        spawn_lane("async-unsafe-sensitive")
-            .expect("sync_to_async: cannot start the thread-sensitive thread")
-    })
-}
+/// Held by a lane thread: if the thread dies (a panic escaped even the catch
+/// around each call, a payload whose `Drop` panics), closes its queue, so
+/// that the next call starts a new thread, and hands the calls still queued
+/// to that new thread, or to the shared lane if the scope has ended.
+struct Handover(Weak<Lane>);
 
-/// A scope's lane, started on its first call.
-#[derive(Debug, Default)]
-pub(crate) struct ScopeLane {
-    sender: OnceLock<Option<UnboundedSender<Job>>>,
-}
-
-impl ScopeLane {
-    fn sender(&self) -> Option<UnboundedSender<Job>> {
-        self.sender
-            .get_or_init(|| match spawn_lane("async-unsafe-scope") {
-                Ok(sender) => Some(sender),
-                Err(err) => {
-                    report(&format!(
-                        "thread_sensitive_scope: cannot start the scope's thread ({err}); \
-                         its calls go to the shared thread-sensitive thread"
-                    ));
-                    None
+impl Drop for Handover {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            return;
+        }
+        let queued = OWN.with(|own| {
+            let mut jobs = Vec::new();
+            if let Some(own) = own.get() {
+                let mut receiver = own.receiver.borrow_mut();
+                receiver.close();
+                while let Ok(job) = receiver.try_recv() {
+                    jobs.push(job);
                 }
-            })
-            .clone()
+            }
+            jobs
+        });
+        let lane = self.0.upgrade().unwrap_or_else(|| shared_lane().clone());
+        for job in queued {
+            // Dropped only if no thread at all can be started; its caller
+            // then panics with "dropped the call".
+            let _ = lane.submit(job);
+        }
     }
+}
+
+/// The lane of the calls made outside any round trip and any scope.
+fn shared_lane() -> &'static Arc<Lane> {
+    static SHARED: OnceLock<Arc<Lane>> = OnceLock::new();
+    SHARED.get_or_init(|| Arc::new(Lane::new("async-unsafe-sensitive")))
 }
 
 /// Gives the [thread-sensitive](crate::SyncToAsync::thread_sensitive) calls
@@ -272,7 +356,7 @@ impl ScopeLane {
 /// ```
 pub fn thread_sensitive_scope<F: Future>(future: F) -> ThreadSensitiveScope<F> {
     ThreadSensitiveScope {
-        future: Route::Scope(Arc::default()).scope(future),
+        future: Route::Scope(Arc::new(Lane::new("async-unsafe-scope"))).scope(future),
     }
 }
 
@@ -313,7 +397,9 @@ static WAIT_LIMIT: AtomicU64 = AtomicU64::new(1_000_000_000);
 /// error, or, with the `tracing` feature and a subscriber, to a `WARN` event
 /// under the target `async_unsafe` with the fields `waited_ms` and `thread`.
 /// It is made when the call starts, so a call that never starts is never
-/// reported. [`Duration::MAX`] switches the reports off.
+/// reported; a report that panics (a tracing layer, a closed stderr) is
+/// caught, and the call runs all the same. [`Duration::MAX`] switches the
+/// reports off.
 ///
 /// ```
 /// use std::time::Duration;
