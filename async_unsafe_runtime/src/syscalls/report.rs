@@ -466,6 +466,26 @@ mod tests {
     }
 
     #[test]
+    fn the_default_allow_list_is_tokios_process_spawning_and_stds_backtraces() {
+        use super::allowed_by_default;
+        for (file, allowed) in [
+            ("/r/tokio-1.54.1/src/process/unix/mod.rs", true),
+            ("/work/vendor/tokio/src/process/mod.rs", true),
+            ("/r/tokio-1.54.1/src/runtime/task/mod.rs", false),
+            ("/work/app/src/process/spawn.rs", false),
+            ("/r/tokio-util-0.7.0/src/process/x.rs", false),
+        ] {
+            assert_eq!(allowed_by_default(&frame("f", file, 1)), allowed, "{file}");
+        }
+        assert!(allowed_by_default(&frame(
+            "std::backtrace_rs::symbolize::gimli::resolve",
+            "/rustc/x/library/std/src/../../backtrace/src/symbolize/gimli.rs",
+            1
+        )));
+        assert!(!allowed_by_default(&Frame::default()));
+    }
+
+    #[test]
     fn operation_names_lose_closures_and_inner_helpers() {
         assert_eq!(operation_name("std::fs::write::inner"), "std::fs::write");
         assert_eq!(operation_name("std::thread::sleep"), "std::thread::sleep");
@@ -494,6 +514,15 @@ mod tests {
         assert_eq!(
             operation_name("<&str as std::net::ToSocketAddrs>::to_socket_addrs"),
             "<&str as std::net::ToSocketAddrs>::to_socket_addrs"
+        );
+        // The `>` that closes the brackets is the one at depth zero.
+        assert_eq!(
+            operation_name("<alloc::vec::Vec<u8> as std::io::Write>::write"),
+            "<alloc::vec::Vec<u8> as std::io::Write>::write"
+        );
+        assert_eq!(
+            operation_name("<std::io::BufWriter<std::fs::File>>::flush_buf"),
+            "std::io::BufWriter<std::fs::File>::flush_buf"
         );
     }
 }
