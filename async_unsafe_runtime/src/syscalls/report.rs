@@ -287,7 +287,6 @@ fn allowed_by_default(frame: &Frame) -> bool {
                 .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
     }) && file.contains("/src/process/");
     let std_backtrace = file.contains("library/std/src/backtrace")
-        || file.contains("library/backtrace/src/")
         || frame
             .name
             .as_deref()
@@ -461,6 +460,19 @@ mod tests {
         assert_eq!(user.function(), "app::handler::{{closure}}");
         assert_eq!(
             describe(&frames[..5]),
+            (Some("std::fs::read_to_string".into()), None)
+        );
+        // User code without line tables: the operation is still the first
+        // run's, not the runtime's start far below.
+        let mut frames = frames.to_vec();
+        frames[5].file = None;
+        frames[7] = frame(
+            "std::rt::lang_start_internal",
+            "/rustc/x/library/std/src/rt.rs",
+            9,
+        );
+        assert_eq!(
+            describe(&frames),
             (Some("std::fs::read_to_string".into()), None)
         );
     }
