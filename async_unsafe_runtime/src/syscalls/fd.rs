@@ -103,7 +103,7 @@ pub(super) fn file_call_blocks(fd: c_int) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{forget, io_blocks, known_never_blocks, socket_call_blocks};
+    use super::{forget, io_blocks, known_never_blocks, remember, socket_call_blocks};
     use std::os::fd::AsRawFd;
 
     #[test]
@@ -128,6 +128,24 @@ mod tests {
         forget(fd);
         assert!(!known_never_blocks(fd));
         assert!(!io_blocks(fd));
+    }
+
+    #[test]
+    fn remembered_numbers_never_alias() {
+        // Numbers no test opens, sharing a word, a bit position, or both.
+        remember(5000);
+        assert!(known_never_blocks(5000));
+        for other in [5001, 5064, 5063, 4999, 5000 + 64 * 64] {
+            assert!(!known_never_blocks(other), "{other}");
+        }
+        remember(65535);
+        assert!(known_never_blocks(65535));
+        // Past the table: never remembered, always asked.
+        remember(65536);
+        assert!(!known_never_blocks(65536));
+        forget(5000);
+        forget(65535);
+        assert!(!known_never_blocks(5000) && !known_never_blocks(65535));
     }
 
     #[test]

@@ -287,7 +287,6 @@ fn allowed_by_default(frame: &Frame) -> bool {
                 .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
     }) && file.contains("/src/process/");
     let std_backtrace = file.contains("library/std/src/backtrace")
-        || file.contains("library/backtrace/src/")
         || frame
             .name
             .as_deref()
@@ -463,6 +462,39 @@ mod tests {
             describe(&frames[..5]),
             (Some("std::fs::read_to_string".into()), None)
         );
+        // User code without line tables: the operation is still the first
+        // run's, not the runtime's start far below.
+        let mut frames = frames.to_vec();
+        frames[5].file = None;
+        frames[7] = frame(
+            "std::rt::lang_start_internal",
+            "/rustc/x/library/std/src/rt.rs",
+            9,
+        );
+        assert_eq!(
+            describe(&frames),
+            (Some("std::fs::read_to_string".into()), None)
+        );
+    }
+
+    #[test]
+    fn the_default_allow_list_is_tokios_process_spawning_and_stds_backtraces() {
+        use super::allowed_by_default;
+        for (file, allowed) in [
+            ("/r/tokio-1.54.1/src/process/unix/mod.rs", true),
+            ("/work/vendor/tokio/src/process/mod.rs", true),
+            ("/r/tokio-1.54.1/src/runtime/task/mod.rs", false),
+            ("/work/app/src/process/spawn.rs", false),
+            ("/r/tokio-util-0.7.0/src/process/x.rs", false),
+        ] {
+            assert_eq!(allowed_by_default(&frame("f", file, 1)), allowed, "{file}");
+        }
+        assert!(allowed_by_default(&frame(
+            "std::backtrace_rs::symbolize::gimli::resolve",
+            "/rustc/x/library/std/src/../../backtrace/src/symbolize/gimli.rs",
+            1
+        )));
+        assert!(!allowed_by_default(&Frame::default()));
     }
 
     #[test]
@@ -494,6 +526,15 @@ mod tests {
         assert_eq!(
             operation_name("<&str as std::net::ToSocketAddrs>::to_socket_addrs"),
             "<&str as std::net::ToSocketAddrs>::to_socket_addrs"
+        );
+        // The `>` that closes the brackets is the one at depth zero.
+        assert_eq!(
+            operation_name("<alloc::vec::Vec<u8> as std::io::Write>::write"),
+            "<alloc::vec::Vec<u8> as std::io::Write>::write"
+        );
+        assert_eq!(
+            operation_name("<std::io::BufWriter<std::fs::File>>::flush_buf"),
+            "std::io::BufWriter<std::fs::File>::flush_buf"
         );
     }
 }
