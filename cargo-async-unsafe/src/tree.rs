@@ -196,15 +196,8 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
                             }),
                             // A module a `cfg` may leave out need not exist.
                             None if gated => loaded.warnings.push(format!(
-                                "module `{}` of `{}` has no file (looked for {}); it is \
-                                 behind a `cfg`, so it is taken as compiled out",
-                                module.join("::"),
-                                krate.name,
-                                candidates
-                                    .iter()
-                                    .map(|c| display(&ws.root, c))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
+                                "{}; it is behind a `cfg`, so it is taken as compiled out",
+                                no_file(&ws.root, &module, &krate.name, &candidates)
                             )),
                             None => loaded.errors.push(FileError {
                                 path: candidates.first().map_or_else(PathBuf::new, |c| {
@@ -212,16 +205,7 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
                                 }),
                                 line: 0,
                                 column: 0,
-                                message: format!(
-                                    "module `{}` of `{}` has no file (looked for {})",
-                                    module.join("::"),
-                                    krate.name,
-                                    candidates
-                                        .iter()
-                                        .map(|c| display(&ws.root, c))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
+                                message: no_file(&ws.root, &module, &krate.name, &candidates),
                             }),
                         }
                     }
@@ -242,6 +226,16 @@ pub(crate) fn load(ws: &Workspace, threads: Option<usize>) -> Loaded {
         jobs = next;
     }
     loaded
+}
+
+/// What a `mod` declaration whose file is missing is told as.
+fn no_file(root: &Path, module: &[String], krate: &str, candidates: &[PathBuf]) -> String {
+    let looked: Vec<String> = candidates.iter().map(|c| display(root, c)).collect();
+    format!(
+        "module `{}` of `{krate}` has no file (looked for {})",
+        module.join("::"),
+        looked.join(", ")
+    )
 }
 
 /// A dependency file that marks nothing still matters for its re-exports
