@@ -711,6 +711,34 @@ pub(crate) const BUILDERS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Methods of the built-in list whose names belong to blocking APIs alone:
+/// on a value of unknown type, a call of one is a `possible` finding, named
+/// as the first built-in item of that name.
+const DISTINCTIVE: &[&str] = &[
+    "block_on",
+    "blocking_recv",
+    "blocking_send",
+    "blocking_lock",
+    "blocking_lock_owned",
+    "blocking_read",
+    "blocking_write",
+    "recv_timeout",
+    "wait_with_output",
+    "connect_timeout",
+];
+
+/// The built-in item a call of the method `name` on a value of unknown type
+/// may be, if the name is one of [`DISTINCTIVE`].
+pub(crate) fn by_method_name(name: &str) -> Option<&'static str> {
+    if !DISTINCTIVE.contains(&name) {
+        return None;
+    }
+    BUILTIN
+        .iter()
+        .map(|(p, _)| *p)
+        .find(|p| p.rsplit_once("::").is_some_and(|(_, last)| last == name))
+}
+
 /// Does `pattern` name `path`?
 pub(crate) fn matches(pattern: &str, path: &str) -> bool {
     if let Some(name) = pattern.strip_prefix("*::") {
@@ -902,6 +930,24 @@ mod tests {
             "tokio::sync::mpsc::Receiver::recv",
         ] {
             assert_eq!(lists.blocking(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn only_distinctive_names_are_guessed_as_built_in() {
+        assert_eq!(
+            by_method_name("blocking_recv"),
+            Some("tokio::sync::mpsc::Receiver::blocking_recv")
+        );
+        assert_eq!(
+            by_method_name("block_on"),
+            Some("futures::executor::block_on")
+        );
+        assert_eq!(by_method_name("recv"), None);
+        assert_eq!(by_method_name("read_to_string"), None);
+        for name in DISTINCTIVE {
+            let path = by_method_name(name).unwrap_or_else(|| panic!("{name}"));
+            assert!(Lists::default().blocking(path).is_some(), "{path}");
         }
     }
 

@@ -949,9 +949,7 @@ impl<'a> Program<'a> {
             Some(Ty::Traits(traits)) => self.trait_targets(&traits, name),
             Some(Ty::Tuple(_)) => Vec::new(),
             None => {
-                let Some(ids) = self.by_name.get(name) else {
-                    return Vec::new();
-                };
+                let ids = self.by_name.get(name).map_or(&[][..], Vec::as_slice);
                 // A guess by name: never certain, however few share it; and
                 // no guess at all when many methods share the name (`read`,
                 // `flush`, `get` in a large workspace): the guess would be
@@ -966,8 +964,18 @@ impl<'a> Program<'a> {
                         certain: false,
                     })
                     .collect();
-                if guesses.len() > MAX_GUESSES {
-                    return Vec::new();
+                let mut guesses = if guesses.len() > MAX_GUESSES {
+                    Vec::new()
+                } else {
+                    guesses
+                };
+                // A name only blocking APIs have (`blocking_recv`,
+                // `block_on`) may be one of them.
+                if let Some(path) = known::by_method_name(name) {
+                    guesses.push(Resolved {
+                        target: Target::Ext(path.to_owned()),
+                        certain: false,
+                    });
                 }
                 guesses
             }

@@ -130,7 +130,8 @@ fn a_renamed_dependency_is_its_library() {
 }
 
 /// A method on a value of unknown type: each of up to four methods of the
-/// name is a possible finding; five or more are not guessed at.
+/// name is a possible finding; five or more are not guessed at; a name only
+/// blocking APIs have (`blocking_recv`) is a possible built-in finding.
 #[test]
 fn guesses_by_name_are_possible_and_bounded() {
     check_fixture("guesses", 0);
