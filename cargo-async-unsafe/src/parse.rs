@@ -1029,7 +1029,58 @@ fn settle_local_closures(
 /// How deep macro bodies are searched for expressions inside groups.
 const MACRO_DEPTH: usize = 8;
 
+/// Whether `e` is a call of `Handle::try_current` (tokio's "is a runtime
+/// here?").
+fn is_try_current(e: &Expr) -> bool {
+    match e {
+        Expr::Call(c) => matches!(&*c.func, Expr::Path(p)
+            if p.path.segments.last().is_some_and(|s| s.ident == "try_current")),
+        Expr::Paren(p) => is_try_current(&p.expr),
+        _ => false,
+    }
+}
+
+/// A condition that tells whether a runtime is entered: `Some(true)` when it
+/// holds only outside one (`Handle::try_current().is_err()`), `Some(false)`
+/// when only inside (`.is_ok()`, `if let Ok(h) = Handle::try_current()`).
+fn runtime_guard(cond: &Expr) -> Option<bool> {
+    match cond {
+        Expr::MethodCall(m) if is_try_current(&m.receiver) => match m.method.to_string().as_str() {
+            "is_err" | "is_none" => Some(true),
+            "is_ok" | "is_some" => Some(false),
+            _ => None,
+        },
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => runtime_guard(&u.expr).map(|b| !b),
+        Expr::Let(l) if is_try_current(&l.expr) => match &*l.pat {
+            Pat::TupleStruct(ts)
+                if ts
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "Ok" || s.ident == "Some") =>
+            {
+                Some(false)
+            }
+            _ => None,
+        },
+        Expr::Paren(p) => runtime_guard(&p.expr),
+        _ => None,
+    }
+}
+
 impl BodyVisitor<'_> {
+    /// Visits code that runs only outside a runtime (when `outside`) with no
+    /// body to file calls under: async code never runs it.
+    fn unless_outside(&mut self, outside: bool, visit: impl FnOnce(&mut Self)) {
+        if outside {
+            let saved = self.current.take();
+            visit(self);
+            self.current = saved;
+        } else {
+            visit(self);
+        }
+    }
+
     /// The calls in a macro invocation's body, whatever its grammar: a list
     /// of expressions (`println!`, `vec!`), statements (`tokio::select!`'s
     /// handlers, `quote!`-free blocks), `key: value` pairs (`json!`) or
@@ -1231,6 +1282,44 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
         self.nested.push(item.clone());
     }
 
+    fn visit_expr_if(&mut self, e: &'ast syn::ExprIf) {
+        // `if Handle::try_current().is_err() { handle.block_on(..) }`: the
+        // guarded branch runs only outside a runtime; its calls are left out.
+        let outside = runtime_guard(&e.cond);
+        self.visit_expr(&e.cond);
+        let then_outside = outside == Some(true);
+        self.unless_outside(then_outside, |v| v.visit_block(&e.then_branch));
+        if let Some((_, other)) = &e.else_branch {
+            self.unless_outside(outside == Some(false), |v| v.visit_expr(other));
+        }
+    }
+
+    fn visit_expr_match(&mut self, e: &'ast syn::ExprMatch) {
+        let value = expr_ty(&e.expr);
+        for arm in &e.arms {
+            bind_pattern(
+                &arm.pat,
+                value.clone(),
+                line_of(arm.pat.span()),
+                &mut self.ir.locals,
+            );
+        }
+        self.visit_expr(&e.expr);
+        let on_runtime_handle = is_try_current(&e.expr);
+        for arm in &e.arms {
+            // `match Handle::try_current() { Ok(h) => .., Err(_) => block_on }`.
+            let outside = on_runtime_handle
+                && matches!(&arm.pat, Pat::TupleStruct(ts)
+                    if ts.path.segments.last().is_some_and(|s| s.ident == "Err"));
+            self.unless_outside(outside, |v| {
+                if let Some((_, guard)) = &arm.guard {
+                    v.visit_expr(guard);
+                }
+                v.visit_expr(&arm.body);
+            });
+        }
+    }
+
     fn visit_expr_async(&mut self, e: &'ast syn::ExprAsync) {
         let body = self.new_body(BodyKind::AsyncBlock, line_of(e.async_token.span));
         let saved = self.current.replace(body);
@@ -1358,19 +1447,6 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
             &mut self.ir.locals,
         );
         visit::visit_expr_let(self, e);
-    }
-
-    fn visit_expr_match(&mut self, e: &'ast syn::ExprMatch) {
-        let value = expr_ty(&e.expr);
-        for arm in &e.arms {
-            bind_pattern(
-                &arm.pat,
-                value.clone(),
-                line_of(arm.pat.span()),
-                &mut self.ir.locals,
-            );
-        }
-        visit::visit_expr_match(self, e);
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {

@@ -137,6 +137,14 @@ fn guesses_by_name_are_possible_and_bounded() {
     check_fixture("guesses", 0);
 }
 
+/// A branch that runs only outside a runtime (`if Handle::try_current()
+/// .is_err()`, the `else` of `if let Ok(h) = Handle::try_current()`, the
+/// `Err` arm of a match on it) is not async code; the other branch is.
+#[test]
+fn code_guarded_by_no_runtime_is_not_async() {
+    check_fixture("runtime_guards", 1);
+}
+
 /// std::thread::sleep, reqwest::blocking::get, Handle::block_on,
 /// Runtime::block_on, futures' block_on, std::fs, Command::output,
 /// Receiver::recv, stdin's read_line; none for their async counterparts or in
