@@ -997,6 +997,11 @@ mod tests {
             suggestion("std::thread::sleep", Reason::Builtin(Category::Sleep)),
             "use `tokio::time::sleep(..).await`"
         );
+        // `park` waits for an `unpark`, not a duration: a `Notify` is its twin.
+        assert_eq!(
+            suggestion("std::thread::park", Reason::Builtin(Category::Sleep)),
+            "use `tokio::time::sleep(..).await` or `tokio::sync::Notify`"
+        );
         let marked = suggestion("app::Repo::load", Reason::Marked);
         assert!(
             marked.contains("sync_to_async") && marked.contains("`load`"),

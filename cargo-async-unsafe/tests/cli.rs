@@ -230,10 +230,19 @@ fn warn_unused_allows_finds_the_stale_comments_and_not_the_live_ones() {
     let mut with = args.to_vec();
     with.push("--warn-unused-allows");
     // Lines 17 (on a blocking call) and 20 (over a blocking fn) are live;
-    // 27 (a sum) and 28 (over a Duration) are stale: reported after the findings.
+    // 27 (a sum), 28 (over a Duration), 46 (over a call to a function that
+    // does not block) and 49 (over a function that does not block) are
+    // stale: reported after the findings.
     assert_eq!(
         places(&with),
-        [LIB, LIB_TEST, "app/src/lib.rs:27", "app/src/lib.rs:28"]
+        [
+            LIB,
+            LIB_TEST,
+            "app/src/lib.rs:27",
+            "app/src/lib.rs:28",
+            "app/src/lib.rs:46",
+            "app/src/lib.rs:49"
+        ]
     );
     // Live comments still silence their calls: with them gone, both are found.
     let dir = copy_members("allows");
@@ -275,7 +284,7 @@ fn stale_allowances_alone_make_the_status_1() {
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stdout.matches("unused `// async-unsafe: allow`").count(), 2);
+    assert_eq!(stdout.matches("unused `// async-unsafe: allow`").count(), 4);
 }
 
 #[test]

@@ -72,7 +72,8 @@ fn names_and_receivers_are_resolved() {
 
 /// `foo.rs` with its submodules in `foo/` (not a same-named file beside
 /// it), `mod r#async;`, `mod.rs` layouts; a `cfg`-ed module without a file is
-/// a warning, a plain one an error that makes the check incomplete.
+/// a warning, a plain one an error that makes the check incomplete; an
+/// async fn in a `#[cfg(test)]` module is test code though not a test.
 #[test]
 fn module_layouts_as_rustc_reads_them() {
     check_fixture("layout", 1);
@@ -93,6 +94,11 @@ fn declared_dependencies_keep_the_built_in_list() {
 /// project's own wrapper that hands its parameter to one, a wrapper of that
 /// wrapper, a configured path or `*::method`, deadpool's interact. A callee
 /// reached first on a possible path and then on a certain one is certain.
+/// Also: a closure kept by a std function (`set_hook`) is possible; a local
+/// bound after a call does not hide the function the call names; wrappers
+/// are followed five levels, whatever was asked first; a function that passes
+/// its parameter on to one that is no breaker is none; a possible step stays
+/// possible down a helper's chain; of two chains the shorter is shown.
 #[test]
 fn closures_run_where_their_host_runs_them() {
     check_fixture("closures", 1);
@@ -155,7 +161,9 @@ fn well_known_blocking_apis() {
 }
 
 /// A dependency's marked function and impl, reached through a re-export in a
-/// file the checker skips because it never names the attribute.
+/// file the checker skips because it never names the attribute. The
+/// dependency's unmarked function that sleeps is not followed: a dependency
+/// is read for its marks only.
 #[test]
 fn marked_items_in_a_dependency() {
     check_fixture("uses_dep", 1);
