@@ -44,13 +44,7 @@ pub(super) fn render(r: &Report) -> String {
         ));
     }
     for s in r.stale {
-        let place = Place {
-            file: s.file.clone(),
-            line: s.line,
-            column: s.column,
-            end_line: s.line,
-            end_column: s.column + 2,
-        };
+        let place = Place::of_stale_marker(s);
         out.push_str(&command(
             &place,
             "async-unsafe (unused-allow)",

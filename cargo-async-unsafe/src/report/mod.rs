@@ -225,6 +225,19 @@ impl Place {
     }
 
     /// A stale comment: from `//` to the end of its line.
+    /// A stale allowance's `//`, for the formats that do not read the
+    /// source (SARIF, GitHub annotations).
+    fn of_stale_marker(s: &Stale) -> Place {
+        Place {
+            file: s.file.clone(),
+            line: s.line,
+            column: s.column,
+            end_line: s.line,
+            end_column: s.column + 2,
+        }
+    }
+
+    /// A stale allowance's whole comment, to the end of its line.
     fn of_stale(s: &Stale, sources: &Sources) -> Place {
         let end_column = sources
             .line(&s.file, s.line)

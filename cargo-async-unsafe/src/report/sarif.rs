@@ -68,13 +68,7 @@ pub(super) fn render(r: &Report) -> String {
         })
         .collect();
     results.extend(r.stale.iter().map(|s| {
-        let place = Place {
-            file: s.file.clone(),
-            line: s.line,
-            column: s.column,
-            end_line: s.line,
-            end_column: s.column + 2,
-        };
+        let place = Place::of_stale_marker(s);
         json!({
             "ruleId": UNUSED_ALLOW,
             "ruleIndex": index(UNUSED_ALLOW),
