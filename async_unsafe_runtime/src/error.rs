@@ -45,8 +45,10 @@ pub struct SynchronousOnlyOperation {
     task_id: Option<tokio::task::Id>,
     /// `None` when backtraces are off: nothing captured, nothing allocated.
     backtrace: Option<Arc<Backtrace>>,
-    /// The user's frame of a watched system call (feature `syscalls`); `None`
-    /// for every other violation.
+    /// The user's frame of a watched system call; `None` for every other
+    /// violation. Only with the feature, so that the refusals of marked
+    /// functions do not build a field they never fill.
+    #[cfg(feature = "syscalls")]
     user_frame: Option<Arc<UserFrame>>,
 }
 
@@ -54,7 +56,7 @@ impl std::error::Error for SynchronousOnlyOperation {}
 
 impl fmt::Display for SynchronousOnlyOperation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.user_frame {
+        match self.user_frame() {
             Some(frame) => write!(f, "{} (`{}` at {frame})", self.message, self.function),
             None => write!(
                 f,
@@ -192,6 +194,7 @@ impl SynchronousOnlyOperation {
             task_id: tokio::task::try_id(),
             backtrace: (backtrace.status() == BacktraceStatus::Captured)
                 .then(|| Arc::new(backtrace)),
+            #[cfg(feature = "syscalls")]
             user_frame: None,
         }
     }
@@ -220,7 +223,7 @@ impl SynchronousOnlyOperation {
     /// Where the violation is to be fixed, as text: the user's frame of a
     /// watched system call, the location otherwise.
     pub(crate) fn site(&self) -> String {
-        match &self.user_frame {
+        match self.user_frame() {
             Some(frame) => frame.to_string(),
             None => self.location.to_string(),
         }
@@ -243,7 +246,11 @@ impl SynchronousOnlyOperation {
     /// }
     /// ```
     pub fn user_frame(&self) -> Option<&UserFrame> {
-        self.user_frame.as_deref()
+        #[cfg(feature = "syscalls")]
+        let frame = self.user_frame.as_deref();
+        #[cfg(not(feature = "syscalls"))]
+        let frame = None;
+        frame
     }
 
     /// The explanation and advice, [`DEFAULT_MESSAGE`] unless the guarded
@@ -336,10 +343,7 @@ impl fmt::Debug for SynchronousOnlyOperation {
             .field("message", &self.message)
             .field("function", &self.function())
             .field("location", &self.location.to_string())
-            .field(
-                "user_frame",
-                &self.user_frame.as_deref().map(ToString::to_string),
-            )
+            .field("user_frame", &self.user_frame().map(ToString::to_string))
             .field("task_id", &self.task_id)
             .field("backtrace", &self.backtrace().status())
             .finish()
